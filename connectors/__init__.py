@@ -1,0 +1,47 @@
+"""Transports (the embedded log, Kafka) and department sources (SQL tables, spreadsheet files)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from connectors.base import Consumer, Delivery, Message, Producer, TopicInfo, TopicPartition, Transport
+from exchange.errors import ConfigError
+
+__all__ = [
+    "Consumer",
+    "Delivery",
+    "Message",
+    "Producer",
+    "TopicInfo",
+    "TopicPartition",
+    "Transport",
+    "embedded_path",
+    "open_transport",
+]
+
+EMBEDDED_SCHEME = "embedded://"
+
+
+def embedded_path(url: str) -> Path:
+    """The file behind an ``embedded://`` URL.
+
+    Follows SQLAlchemy's sqlite convention: ``embedded:///bus.db`` is relative to the working
+    directory, ``embedded:////var/lib/exchange/bus.db`` is absolute.
+    """
+    if not url.startswith(EMBEDDED_SCHEME):
+        raise ConfigError(f"not an embedded bus URL: {url!r} (expected embedded:///path/to/bus.db)")
+    rest = url[len(EMBEDDED_SCHEME):]
+    if not rest.startswith("/") or len(rest) < 2:
+        raise ConfigError(f"embedded bus URL needs a path: {url!r} (expected embedded:///path/to/bus.db)")
+    return Path(rest[1:])
+
+
+def open_transport(url: str) -> Transport:
+    """Open the bus named by ``url`` (``embedded:///path`` or ``kafka://host:port[,host:port]``)."""
+    if url.startswith(EMBEDDED_SCHEME):
+        from connectors.embedded import EmbeddedTransport
+
+        return EmbeddedTransport(embedded_path(url))
+    if url.startswith("kafka://"):
+        raise ConfigError("the Kafka transport is not available in this build yet; use embedded:///path")
+    raise ConfigError(f"unknown bus URL scheme in {url!r}: expected embedded:/// or kafka://")

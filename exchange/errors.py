@@ -1,0 +1,66 @@
+"""The exception tree of the exchange bus.
+
+    ExchangeError
+    ├── ConfigError (ValueError)            a setting or URL is invalid
+    ├── SchemaError (ValueError)            a schema cannot be loaded or found
+    │   └── UnknownSchemaId (LookupError)   a payload names a schema id the registry does not hold
+    ├── CodecError (ValueError)             bytes are not a valid Confluent-framed Avro payload
+    ├── ValidationError (ValueError)        a record breaks the data standard (carries field errors)
+    ├── TransportError (OSError)            the bus failed
+    │   ├── TopicNotFound (LookupError)
+    │   └── DeliveryError                   a produce was not acknowledged
+    ├── SourceError (OSError)               a department source could not be read
+    └── ProcessDefinitionError (ValueError) a collaborative-process YAML is invalid
+
+Each also derives from the closest builtin, so callers catching the builtin still catch it.
+"""
+
+from __future__ import annotations
+
+
+class ExchangeError(Exception):
+    """Root of every error raised by the exchange bus."""
+
+
+class ConfigError(ExchangeError, ValueError):
+    """A setting, URL or configuration file is invalid."""
+
+
+class SchemaError(ExchangeError, ValueError):
+    """A schema cannot be loaded, parsed or found."""
+
+
+class UnknownSchemaId(SchemaError, LookupError):
+    """A payload refers to a schema id that the registry does not hold."""
+
+
+class CodecError(ExchangeError, ValueError):
+    """Bytes are not a valid Confluent-framed Avro payload for their schema."""
+
+
+class ValidationError(ExchangeError, ValueError):
+    """A record breaks the data standard; ``errors`` lists ``(field, message)`` pairs."""
+
+    def __init__(self, message: str, errors: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or []
+
+
+class TransportError(ExchangeError, OSError):
+    """The message bus failed."""
+
+
+class TopicNotFound(TransportError, LookupError):
+    """A topic does not exist on the bus."""
+
+
+class DeliveryError(TransportError):
+    """A produced message was not acknowledged by the bus."""
+
+
+class SourceError(ExchangeError, OSError):
+    """A department source (database, file, endpoint) could not be read."""
+
+
+class ProcessDefinitionError(ExchangeError, ValueError):
+    """A collaborative-process definition is invalid."""
