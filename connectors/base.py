@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from kafka.partitioner.default import murmur2
+from connectors.partitioner import partition_for
 
 Headers = list[tuple[str, bytes]]
 
@@ -192,6 +192,7 @@ class Transport(ABC):
         self.close()
 
 
-def partition_for(key: bytes, partitions: int) -> int:
-    """Kafka's default partitioner (murmur2, positive, modulo), so keys land where Java clients put them."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
+__all__ = [
+    "Consumer", "Delivery", "Headers", "Message", "Producer", "TopicInfo", "TopicPartition", "Transport",
+    "partition_for",
+]

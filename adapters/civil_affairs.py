@@ -1,0 +1,38 @@
+"""Civil affairs social assistance (低保, 特困供养, 高龄津贴) from the department's CSV export."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from adapters.base import Adapter, Rejected, coded, parse_amount, parse_date, parse_local_time, required, resident_id
+from connectors.sources.csv_file import CsvFileSource
+
+PROGRAMME = {"低保": "SUBSISTENCE_ALLOWANCE", "特困供养": "EXTREME_POVERTY_SUPPORT", "高龄津贴": "ELDERLY_ALLOWANCE"}
+STATUS = {"享受中": "ACTIVE", "暂停": "SUSPENDED", "已停发": "ENDED"}
+
+
+class CivilAffairsAssistance(Adapter):
+    name = "civil_affairs"
+    department = "CIVIL_AFFAIRS"
+    record_type = "assistance"
+    description = "Assistance entitlements from the civil-affairs CSV export (a file or a folder of files)"
+
+    def source(self, url: str) -> CsvFileSource:
+        return CsvFileSource(url.removeprefix("file://"))
+
+    def to_record(self, row: dict[str, Any], ingest_time: datetime) -> dict[str, Any]:
+        start = parse_date(row, "开始日期", "start_date", "%Y-%m-%d")
+        end = parse_date(row, "结束日期", "end_date", "%Y-%m-%d") if row.get("结束日期") else None
+        if end is not None and end < start:
+            raise Rejected("invalid_date", f"end_date (结束日期) {end} is before start_date {start}")
+        return {
+            "meta": self.meta(required(row, "记录编号", "record_id"), parse_local_time(row, "更新时间", "updated"),
+                              ingest_time),
+            "resident_id": resident_id(row, "身份证号"),
+            "programme": coded(row, "救助类别", "programme", PROGRAMME),
+            "status": coded(row, "状态", "status", STATUS),
+            "start_date": start,
+            "end_date": end,
+            "monthly_amount": parse_amount(row, "月发放金额", "monthly_amount"),
+        }

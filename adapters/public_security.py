@@ -1,0 +1,60 @@
+"""Public security household registry (常住人口, table ``hjxx_czrk``): residents, read incrementally."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from adapters.base import Adapter, Rejected, coded, parse_date, parse_local_time, required, resident_id
+from connectors.sources.sql_table import SqlTableSource
+from exchange.identity import parse_resident_id
+
+# GB/T 2261.1 sex codes.
+SEX = {"0": "UNKNOWN", "1": "MALE", "2": "FEMALE", "9": "UNKNOWN"}
+STATUS = {"0": "ACTIVE", "1": "MOVED_OUT", "2": "DECEASED"}
+# GB/T 4761 family relationship codes, by their first digit (01/02 are the head and "self").
+RELATIONSHIP_BY_GROUP = {
+    "0": "HEAD", "1": "SPOUSE", "2": "CHILD", "3": "CHILD", "4": "GRANDCHILD",
+    "5": "PARENT", "6": "GRANDPARENT", "7": "SIBLING", "8": "OTHER_RELATIVE", "9": "NON_RELATIVE",
+}
+
+
+def relationship(code: str) -> str:
+    if len(code) != 2 or not code.isdigit():
+        raise Rejected("unknown_code", f"relationship_to_head (yhzgxdm) has unknown code {code!r}")
+    return RELATIONSHIP_BY_GROUP[code[0]]
+
+
+class PublicSecurityResidents(Adapter):
+    name = "public_security"
+    department = "PUBLIC_SECURITY"
+    record_type = "resident"
+    description = "Household registry residents from a SQL table (hjxx_czrk), incremental by gxsj, id"
+
+    def source(self, url: str) -> SqlTableSource:
+        if "://" not in url:  # a bare path to the registry's SQLite export
+            url = f"sqlite:///{url}"
+        return SqlTableSource(url, "hjxx_czrk", timestamp_column="gxsj", id_column="id")
+
+    def to_record(self, row: dict[str, Any], ingest_time: datetime) -> dict[str, Any]:
+        number = resident_id(row, "gmsfhm")
+        birth_date = parse_date(row, "csrq", "birth_date", "%Y%m%d")
+        if birth_date != parse_resident_id(number).birth_date:
+            raise Rejected("inconsistent_birth_date", f"birth_date (csrq) {birth_date} differs from the ID number's")
+        ethnicity = required(row, "mzdm", "ethnicity")
+        if len(ethnicity) != 2 or not ethnicity.isdigit():
+            raise Rejected("unknown_code", f"ethnicity (mzdm) has unknown code {ethnicity!r}")
+        return {
+            "meta": self.meta(str(row["id"]), parse_local_time(row, "gxsj", "updated"), ingest_time),
+            "resident_id": number,
+            "name": required(row, "xm", "name"),
+            "sex": coded(row, "xbdm", "sex", SEX),
+            "ethnicity": ethnicity,
+            "birth_date": birth_date,
+            "household_id": required(row, "hh", "household_id"),
+            "relationship_to_head": relationship(required(row, "yhzgxdm", "relationship_to_head")),
+            "registered_address": required(row, "zz", "registered_address"),
+            "division_code": required(row, "xzqhdm", "division_code"),
+            "grid_code": required(row, "wgdm", "grid_code"),
+            "status": coded(row, "ryzt", "status", STATUS),
+        }

@@ -1,0 +1,5 @@
+"""Department sources: where native rows come from (SQL tables, spreadsheet exports)."""
+
+from connectors.sources.base import CheckpointStore, Source, SourceBatch, SourceRow
+
+__all__ = ["CheckpointStore", "Source", "SourceBatch", "SourceRow"]

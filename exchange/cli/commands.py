@@ -1,0 +1,302 @@
+"""Operational commands: serve, run, schemas, topics, adapters, processes, lag, dlq, config."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+
+from adapters import ADAPTERS, get_adapter
+from connectors import open_transport
+from exchange.bus import Bus
+from exchange.cli.main import cli, emit_json, settings_from
+from exchange.dead_letters import DeadLetter
+from exchange.mediator import GROUP, Mediator
+from exchange.processes import load_processes
+from exchange.processes.definition import load_process
+from exchange.registry import SchemaRegistry
+from exchange.settings import Settings
+from exchange.state import StateStore
+from exchange.topics import DEAD_LETTER_TOPIC, load_topics
+from schemas import PROCESSES_DIR
+
+data_dir_option = click.option("--data-dir", type=click.Path(path_type=Path), help="Data folder (EXCHANGE_DATA_DIR).")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+
+
+def serve_app(settings: Settings, port: int, host: str = "127.0.0.1") -> None:
+    import uvicorn
+
+    from exchange.web.app import create_app
+
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+@cli.command()
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@data_dir_option
+def serve(port: int, host: str, data_dir: Path | None) -> None:
+    """Serve the API (/api/), /metrics, /healthz and /readyz."""
+    serve_app(settings_from(data_dir), port, host)
+
+
+@cli.group()
+def run() -> None:
+    """Long-running workers."""
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+@run.command("mediator")
+@data_dir_option
+def run_mediator(data_dir: Path | None) -> None:
+    """Consume department topics and keep forms up to date until SIGINT/SIGTERM."""
+    settings = settings_from(data_dir)
+    store = StateStore(settings.state_url)
+    store.create_schema()
+    bus = Bus.open(settings.bus_url)
+    bus.ensure_topics()
+    mediator = Mediator(bus, store, load_processes(enabled=settings.processes_enabled))
+    stats = mediator.run(stop=_stop_on_signals())
+    click.echo(f"mediator stopped after applying {stats.consumed:,} records")
+
+
+@run.command("adapter")
+@click.argument("name", type=click.Choice(sorted(ADAPTERS)))
+@click.option("--source", required=True, help="Source URL or path (database URL, CSV file or folder).")
+@click.option("--every", help="Poll again after this interval (e.g. 60s, 5m); once when omitted.")
+@data_dir_option
+def run_adapter(name: str, source: str, every: str | None, data_dir: Path | None) -> None:
+    """Publish a department source's new rows to the bus (once, or --every interval)."""
+    settings = settings_from(data_dir)
+    interval = _parse_interval(every) if every else None
+    adapter = get_adapter(name)
+    store = StateStore(settings.state_url)
+    store.create_schema()
+    bus = Bus.open(settings.bus_url)
+    bus.ensure_topics()
+    stop = _stop_on_signals()
+    while True:
+        stats = adapter.run(bus, adapter.source(source), store)
+        click.echo(f"{name}: read {stats.read:,}, published {stats.published:,}, rejected {stats.rejected:,}")
+        if interval is None or stop.wait(interval):
+            break
+
+
+def _parse_interval(text: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3600}
+    try:
+        return float(text[:-1]) * units[text[-1]] if text[-1] in units else float(text)
+    except (ValueError, IndexError):
+        raise click.BadParameter(f"{text!r} is not an interval like 30s, 5m or 1h", param_hint="--every") from None
+
+
+@cli.group()
+def schemas() -> None:
+    """The core data standards (Avro schemas)."""
+
+
+@schemas.command("list")
+@json_option
+def schemas_list(as_json: bool) -> None:
+    """Every subject with its schema, version and id."""
+    registry = SchemaRegistry.from_directory()
+    rows = [{"subject": s, "version": r.version, "id": r.id, "schema": r.name}
+            for s in registry.subjects() for r in registry.versions(s)]
+    if as_json:
+        emit_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['subject']:<40} v{row['version']}  id={row['id']:<11} {row['schema']}")
+
+
+@schemas.command("check")
+def schemas_check() -> None:
+    """Load every schema named by the topic list; exit 1 on the first that is invalid."""
+    registry = SchemaRegistry.from_directory()
+    click.echo(f"ok: {len(registry.subjects())} subjects")
+
+
+@cli.group()
+def topics() -> None:
+    """Topics of the bus."""
+
+
+@topics.command("create")
+@data_dir_option
+def topics_create(data_dir: Path | None) -> None:
+    """Create every topic of the topic list that is missing (idempotent)."""
+    with open_transport(settings_from(data_dir).bus_url) as transport:
+        existing = transport.topics()
+        for spec in load_topics().values():
+            created = spec.name not in existing and transport.create_topic(spec.name, spec.partitions)
+            click.echo(f"{spec.name}: {'created' if created else 'exists'}")
+
+
+@topics.command("list")
+@data_dir_option
+@json_option
+def topics_list(data_dir: Path | None, as_json: bool) -> None:
+    """Topics on the bus with their partitions and message counts."""
+    with open_transport(settings_from(data_dir).bus_url) as transport:
+        rows = [{"topic": name, "partitions": info.partitions, "messages": sum(transport.end_offsets(name).values())}
+                for name, info in sorted(transport.topics().items())]
+    if as_json:
+        emit_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['topic']:<32} partitions={row['partitions']:<3} messages={row['messages']:,}")
+
+
+@topics.command("describe")
+@click.argument("topic")
+@data_dir_option
+@json_option
+def topics_describe(topic: str, data_dir: Path | None, as_json: bool) -> None:
+    """One topic: partitions, end offsets and its schema subject."""
+    spec = load_topics().get(topic)
+    with open_transport(settings_from(data_dir).bus_url) as transport:
+        if topic not in transport.topics():
+            raise click.ClickException(f"no topic {topic!r} on the bus")
+        ends = transport.end_offsets(topic)
+    data = {"topic": topic, "subject": spec.subject if spec else None, "key": spec.key if spec else None,
+            "partitions": {str(p): {"end_offset": e} for p, e in sorted(ends.items())}}
+    if as_json:
+        emit_json(data)
+        return
+    click.echo(f"{topic}  subject={data['subject']}  key={data['key']}")
+    for p, info in data["partitions"].items():
+        click.echo(f"  partition {p}: end offset {info['end_offset']:,}")
+
+
+@cli.group()
+def adapters() -> None:
+    """Department adapters."""
+
+
+@adapters.command("list")
+def adapters_list() -> None:
+    """Installed adapters, their department and record type."""
+    for name, adapter in sorted(ADAPTERS.items()):
+        click.echo(f"{name:<18} {adapter.department:<18} {adapter.record_type:<12} {adapter.description}")
+
+
+@cli.group()
+def processes() -> None:
+    """Collaborative processes."""
+
+
+@processes.command("list")
+@json_option
+def processes_list(as_json: bool) -> None:
+    """Enabled processes."""
+    rows = [{"id": p.id, "version": p.version, "title": p.title.zh, "entity": p.entity,
+             "fields": len(p.fields), "manual_fields": len(p.manual_fields)} for p in load_processes()]
+    if as_json:
+        emit_json(rows)
+        return
+    for r in rows:
+        click.echo(f"{r['id']:<28} v{r['version']} {r['entity']:<10} {r['fields']} pre-filled, "
+                   f"{r['manual_fields']} manual  {r['title']}")
+
+
+@processes.command("validate")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, path_type=Path))
+def processes_validate(files: tuple[Path, ...]) -> None:
+    """Check process definitions (default: every file in schemas/processes/)."""
+    for path in files or sorted(PROCESSES_DIR.glob("*.yaml")):
+        process = load_process(path)
+        click.echo(f"ok: {path.name} ({process.id} v{process.version})")
+
+
+@cli.command()
+@data_dir_option
+@json_option
+def lag(data_dir: Path | None, as_json: bool) -> None:
+    """Records on the bus not yet applied by the mediator, per topic and partition."""
+    settings = settings_from(data_dir)
+    rows = []
+    with open_transport(settings.bus_url) as transport:
+        for name, spec in sorted(load_topics().items()):
+            if spec.entity is None or name not in transport.topics():
+                continue
+            committed = transport.committed_offsets(GROUP, name)
+            for partition, end in sorted(transport.end_offsets(name).items()):
+                done = committed.get(partition, 0)
+                rows.append({"group": GROUP, "topic": name, "partition": partition, "committed": done,
+                             "end": end, "lag": end - done})
+    if as_json:
+        emit_json(rows)
+        return
+    for r in rows:
+        click.echo(f"{r['topic']:<28} {r['partition']:>3}  committed={r['committed']:<8} end={r['end']:<8} lag={r['lag']}")
+
+
+@cli.group()
+def dlq() -> None:
+    """Dead letters: records the bus rejected, with reasons."""
+
+
+def _dead_letters(settings: Settings) -> list[tuple[int, int, DeadLetter]]:
+    bus = Bus.open(settings.bus_url)
+    letters = []
+    try:
+        if DEAD_LETTER_TOPIC not in bus.transport.topics():
+            return []
+        consumer = bus.consumer("exchange-dlq-cli", [DEAD_LETTER_TOPIC])  # never commits: reads from 0
+        with consumer:
+            ends = bus.transport.end_offsets(DEAD_LETTER_TOPIC)
+            remaining = sum(ends.values())
+            while remaining > 0:
+                batch = consumer.poll(max_records=1000, timeout=1.0)
+                if not batch:
+                    break
+                for message in batch:
+                    letters.append((message.partition, message.offset,
+                                    DeadLetter.from_record(bus.decode(message).value)))
+                remaining -= len(batch)
+    finally:
+        bus.close()
+    return letters
+
+
+@dlq.command("list")
+@click.option("--department", help="Only this department (e.g. PUBLIC_SECURITY).")
+@click.option("--reason", help="Only this reason (e.g. invalid_resident_id).")
+@data_dir_option
+@json_option
+def dlq_list(department: str | None, reason: str | None, data_dir: Path | None, as_json: bool) -> None:
+    """Dead letters with their reason and origin."""
+    rows: list[dict[str, Any]] = [
+        {"partition": p, "offset": o, "id": d.id, "department": d.department, "reason": d.reason,
+         "detail": d.detail, "origin": d.origin, "failed_at": d.failed_at.isoformat()}
+        for p, o, d in _dead_letters(settings_from(data_dir))
+        if (department is None or d.department == department) and (reason is None or d.reason == reason)
+    ]
+    if as_json:
+        emit_json(rows)
+        return
+    for r in rows:
+        click.echo(f"{r['department'] or '-':<18} {r['reason']:<22} {r['origin']}  {r['detail']}")
+    click.echo(f"{len(rows):,} dead letters")
+
+
+@cli.group()
+def config() -> None:
+    """Settings."""
+
+
+@config.command("show")
+@data_dir_option
+def config_show(data_dir: Path | None) -> None:
+    """The effective settings."""
+    emit_json(settings_from(data_dir).model_dump(mode="json"))

@@ -1,0 +1,75 @@
+"""Runs the adapters over a township's sources and the mediator until it has caught up."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from adapters import AdapterRun, get_adapter
+from exchange.bus import Bus
+from exchange.mediator import Mediator, MediatorStats
+from exchange.processes import load_processes
+from exchange.settings import Settings
+from exchange.state import StateStore
+
+# Where `exchange generate` puts each department's export, relative to the data folder.
+TOWNSHIP_SOURCES = {
+    "public_security": "public_security.db",
+    "civil_affairs": "civil_affairs",
+}
+
+
+@dataclass
+class PipelineRun:
+    adapters: list[AdapterRun] = field(default_factory=list)
+    mediator: MediatorStats = field(default_factory=MediatorStats)
+
+
+class Progress:
+    """Callbacks for long work; the CLI shows them as progress bars."""
+
+    def adapter_rows(self, adapter: str, rows: int) -> None: ...
+
+    def mediator_batch(self, records: int) -> None: ...
+
+    def mediator_total(self, records: int) -> None: ...
+
+
+def run_adapters(bus: Bus, store: StateStore, data_dir: Path, progress: Progress) -> list[AdapterRun]:
+    runs = []
+    for name, relative in TOWNSHIP_SOURCES.items():
+        adapter = get_adapter(name)
+        source = adapter.source(str(data_dir / relative))
+        runs.append(adapter.run(bus, source, store, progress=lambda n, a=name: progress.adapter_rows(a, n)))
+    return runs
+
+
+def run_mediator(bus: Bus, store: StateStore, settings: Settings, progress: Progress) -> MediatorStats:
+    mediator = Mediator(bus, store, load_processes(enabled=settings.processes_enabled))
+    backlog = sum(
+        end - mediator.applied_offset(topic, partition)
+        for topic in mediator.topics
+        for partition, end in bus.transport.end_offsets(topic).items()
+    )
+    progress.mediator_total(backlog)
+    stats = mediator.run(until_caught_up=True, progress=lambda batch: progress.mediator_batch(batch.consumed))
+    stats.add(mediator.refresh())  # time-based triggers: ages move on even when no record arrives
+    return stats
+
+
+def run_township(settings: Settings, progress: Progress | None = None) -> PipelineRun:
+    """Publish every department source under ``settings.data_dir`` and apply it all."""
+    progress = progress or Progress()
+    store = StateStore(settings.state_url)
+    store.create_schema()
+    bus = Bus.open(settings.bus_url)
+    try:
+        bus.ensure_topics()
+        result = PipelineRun()
+        result.adapters = run_adapters(bus, store, settings.data_dir, progress)
+        result.mediator = run_mediator(bus, store, settings, progress)
+        return result
+    finally:
+        bus.close()
+        store.close()

@@ -1,0 +1,249 @@
+"""The mediator: consumes department records, keeps entity views, opens and updates forms.
+
+Each polled batch is applied in one state-store transaction that also records the next offset of
+every partition it read; the bus offsets are committed only after that transaction. A record
+re-delivered after a crash is skipped by offset, and were it applied again, the event-time rule in
+``Fact.supersedes`` would leave the state unchanged: each record changes state exactly once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+from connectors import Consumer, Message, TopicPartition
+from exchange import metrics
+from exchange.bus import Bus, DecodedRecord
+from exchange.clock import now_ms, today_local
+from exchange.dead_letters import DeadLetter
+from exchange.entities import EntityView, Fact, epoch_ms, json_value
+from exchange.errors import CodecError, ConfigError, SchemaError
+from exchange.processes.definition import ProcessDefinition
+from exchange.processes.engine import evaluate
+from exchange.state import StateStore
+from exchange.state.facts import entity_keys, load_views, write_facts
+from exchange.state.forms import FormChange, store_evaluations
+
+GROUP = "exchange-mediator"
+
+
+@dataclass
+class MediatorStats:
+    consumed: int = 0
+    facts_changed: int = 0
+    unchanged: int = 0
+    dead_letters: int = 0
+    forms: Counter[str] = field(default_factory=Counter)
+
+    def add(self, other: MediatorStats) -> None:
+        self.consumed += other.consumed
+        self.facts_changed += other.facts_changed
+        self.unchanged += other.unchanged
+        self.dead_letters += other.dead_letters
+        self.forms.update(other.forms)
+
+
+class Mediator:
+    """Joins records per entity and keeps every enabled process's forms up to date."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        store: StateStore,
+        processes: list[ProcessDefinition],
+        *,
+        group: str = GROUP,
+        today: Callable[[], date] = today_local,
+    ) -> None:
+        self.bus = bus
+        self.store = store
+        self.processes = processes
+        self.group = group
+        self.today = today
+        self.topics = sorted(name for name, spec in bus.topics.items() if spec.entity is not None)
+        if not self.topics:
+            raise ConfigError("no entity topics in the topic list: nothing for the mediator to read")
+        self._applied = store.load_offsets(group)
+
+    # -- one batch
+
+    def to_fact(self, record: DecodedRecord) -> Fact:
+        spec, value = record.spec, record.value
+        meta = value["meta"]
+        deleted = meta.get("operation") == "DELETE"
+        payload = {k: json_value(v) for k, v in value.items() if k != "meta"}
+        return Fact(
+            entity_type=str(spec.entity),
+            entity_key=str(value[spec.key]),
+            record_type=spec.record_type,
+            fact_key=str(value.get(spec.fact_key, "")) if spec.fact_key else "",
+            department=meta["source_department"],
+            source_record_id=meta["source_record_id"],
+            event_time=epoch_ms(meta["event_time"]),
+            received_time=epoch_ms(meta["ingest_time"]),
+            payload={} if deleted else payload,
+            deleted=deleted,
+        )
+
+    def apply(self, messages: list[Message], consumer: Consumer | None = None) -> MediatorStats:
+        """Apply ``messages`` in one transaction, then commit their offsets on the bus."""
+        stats = MediatorStats()
+        offsets: dict[tuple[str, int], int] = {}
+        facts: list[Fact] = []
+        ingest_times: list[int] = []
+        publisher = self.bus.publisher()
+        try:
+            for message in messages:
+                tp = (message.topic, message.partition)
+                offsets[tp] = max(offsets.get(tp, 0), message.offset + 1)
+                if message.offset < self._applied.get(tp, 0):
+                    continue  # already applied before a crash or rebalance
+                stats.consumed += 1
+                metrics.RECORDS_CONSUMED.labels(message.topic).inc()
+                try:
+                    fact = self.to_fact(self.bus.decode(message))
+                except (CodecError, SchemaError, KeyError, TypeError, ValueError) as exc:
+                    publisher.dead_letter(self._dead_letter(message, exc))
+                    stats.dead_letters += 1
+                    continue
+                facts.append(fact)
+                ingest_times.append(fact.received_time)
+            publisher.flush()  # dead letters are durable before the offsets that skip them
+        finally:
+            publisher.close()
+        with self.store.transaction() as conn:
+            changed = self._changed_facts(conn, facts)
+            stats.facts_changed, stats.unchanged = len(changed), len(facts) - len(changed)
+            write_facts(conn, changed)
+            touched: dict[str, set[str]] = {}
+            for fact in changed:
+                touched.setdefault(fact.entity_type, set()).add(fact.entity_key)
+            changes = self._evaluate(conn, touched, self.today())
+            self.store.save_offsets(conn, self.group, offsets)
+        self._applied.update(offsets)
+        if consumer is not None and offsets:
+            consumer.commit({TopicPartition(t, p): o for (t, p), o in offsets.items()})
+        self._observe(changes, stats, ingest_times)
+        return stats
+
+    def _changed_facts(self, conn: object, facts: list[Fact]) -> list[Fact]:
+        if not facts:
+            return []
+        current: dict[tuple[str, ...], Fact | None] = {}
+        by_type: dict[str, set[str]] = {}
+        for fact in facts:
+            by_type.setdefault(fact.entity_type, set()).add(fact.entity_key)
+        for entity_type, keys in by_type.items():
+            for view in load_views(conn, entity_type, keys).values():  # type: ignore[arg-type]
+                current.update({f.identity: f for f in view.facts})
+        changed: dict[tuple[str, ...], Fact] = {}
+        for fact in facts:  # in log order, so within a batch the newest record wins too
+            if fact.supersedes(changed.get(fact.identity) or current.get(fact.identity)):
+                changed[fact.identity] = fact
+        return list(changed.values())
+
+    def _evaluate(self, conn: object, touched: dict[str, set[str]], today: date) -> list[FormChange]:
+        changes: list[FormChange] = []
+        for entity_type, keys in touched.items():
+            processes = [p for p in self.processes if p.entity == entity_type]
+            if not processes:
+                continue
+            views = load_views(conn, entity_type, keys)  # type: ignore[arg-type]
+            changes.extend(self._store(conn, processes, entity_type, views, today))
+        return changes
+
+    @staticmethod
+    def _store(conn: object, processes: list[ProcessDefinition], entity_type: str,
+               views: dict[str, EntityView], today: date) -> list[FormChange]:
+        changes: list[FormChange] = []
+        for process in processes:
+            results = {key: evaluate(process, view, today) for key, view in views.items()}
+            changes.extend(store_evaluations(conn, process.id, entity_type, results, now_ms()))  # type: ignore[arg-type]
+        return changes
+
+    def _dead_letter(self, message: Message, exc: Exception) -> DeadLetter:
+        spec = self.bus.topics.get(message.topic)
+        return DeadLetter(
+            reason="decode_error" if isinstance(exc, CodecError | SchemaError) else "invalid_record",
+            detail=f"{type(exc).__name__}: {exc}",
+            stage="mediator",
+            origin=f"{message.topic}/{message.partition}@{message.offset}",
+            payload=message.value or b"",
+            department=spec.department if spec else None,
+            record_type=spec.record_type if spec else None,
+            target_topic=message.topic,
+        )
+
+    @staticmethod
+    def _observe(changes: list[FormChange], stats: MediatorStats, ingest_times: list[int]) -> None:
+        for change in changes:
+            stats.forms[change.kind] += 1
+            if change.kind == "created" and change.draft is not None:
+                metrics.FORMS_CREATED.labels(change.process_id).inc()
+                metrics.FIELDS_FILLED.labels(change.process_id, "department").inc(change.draft.prefilled_count)
+                metrics.FIELDS_FILLED.labels(change.process_id, "staff").inc(change.draft.manual_count)
+            elif change.kind in ("updated", "reopened"):
+                metrics.FORMS_UPDATED.labels(change.process_id).inc()
+        done = now_ms()
+        for ingest in ingest_times:
+            metrics.INGEST_TO_FORM_SECONDS.observe(max(0, done - ingest) / 1000)
+
+    # -- time-based triggers
+
+    def refresh(self, today: date | None = None) -> MediatorStats:
+        """Re-evaluate every entity for ``today``: a resident turning 80 today gets a form today."""
+        today = today or self.today()
+        stats = MediatorStats()
+        entity_types = {p.entity for p in self.processes}
+        for entity_type in entity_types:
+            with self.store.engine.connect() as conn:
+                keys = entity_keys(conn, entity_type)
+            for start in range(0, len(keys), 2000):
+                with self.store.transaction() as conn:
+                    changes = self._evaluate(conn, {entity_type: set(keys[start : start + 2000])}, today)
+                self._observe(changes, stats, [])
+        return stats
+
+    # -- the loop
+
+    def applied_offset(self, topic: str, partition: int) -> int:
+        """The next offset of ``topic``/``partition`` this mediator's group has yet to apply."""
+        return self._applied.get((topic, partition), 0)
+
+    def caught_up(self) -> bool:
+        """Whether every record on the bus at this moment has been applied."""
+        for topic in self.topics:
+            for partition, end in self.bus.transport.end_offsets(topic).items():
+                if self.applied_offset(topic, partition) < end:
+                    return False
+        return True
+
+    def run(
+        self,
+        *,
+        stop: threading.Event | None = None,
+        until_caught_up: bool = False,
+        max_records: int = 1000,
+        progress: Callable[[MediatorStats], None] | None = None,
+    ) -> MediatorStats:
+        """Consume until ``stop`` is set (or, with ``until_caught_up``, until nothing is left to read)."""
+        total = MediatorStats()
+        last_day = self.today()
+        with self.bus.consumer(self.group, self.topics) as consumer:
+            while not (stop and stop.is_set()):
+                if until_caught_up and self.caught_up():
+                    break
+                messages = consumer.poll(max_records=max_records, timeout=0.5)
+                if messages:
+                    with metrics.MEDIATOR_BATCH_SECONDS.time():
+                        batch = self.apply(messages, consumer)
+                    total.add(batch)
+                    if progress:
+                        progress(batch)
+                if self.today() != last_day:
+                    last_day = self.today()
+                    total.add(self.refresh(last_day))
+        return total

@@ -1,0 +1,81 @@
+"""Settings from ``EXCHANGE_*`` environment variables and an optional TOML file.
+
+Precedence, highest first: explicit arguments, environment, the TOML file named by
+``EXCHANGE_CONFIG`` (or ``./exchange.toml`` if present), defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from exchange.errors import ConfigError
+
+DEFAULT_DATA_DIR = Path("demo-data")
+
+
+def _toml_file() -> Path | None:
+    named = os.environ.get("EXCHANGE_CONFIG")
+    if named:
+        return Path(named)
+    local = Path("exchange.toml")
+    return local if local.exists() else None
+
+
+class Settings(BaseSettings):
+    """Where the bus, the state store and the data live."""
+
+    model_config = SettingsConfigDict(env_prefix="EXCHANGE_", extra="ignore")
+
+    data_dir: Path = Field(DEFAULT_DATA_DIR, description="Folder for the embedded bus, state and demo sources.")
+    bus_url: str = Field("", description="embedded:///path/bus.db or kafka://host:port[,host:port].")
+    state_url: str = Field("", description="SQLAlchemy URL of the state store.")
+    kafka_client: Literal["kafka-python", "confluent"] = "kafka-python"
+    processes_enabled: list[str] | None = Field(None, description="Process ids to run; all when unset.")
+
+    @field_validator("bus_url")
+    @classmethod
+    def _bus_scheme(cls, value: str) -> str:
+        if value and not value.startswith(("embedded://", "kafka://")):
+            raise ValueError("must start with embedded:/// or kafka://")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml = _toml_file()
+        if toml is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
+        return tuple(sources)
+
+    def model_post_init(self, context: Any) -> None:
+        # The bus and state default to files inside the data folder, so one --data-dir moves everything.
+        if not self.bus_url:
+            self.bus_url = f"embedded:///{self.data_dir / 'bus.db'}"
+        if not self.state_url:
+            self.state_url = f"sqlite:///{self.data_dir / 'state.db'}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings with ``overrides`` (None values ignored); an invalid setting raises ConfigError naming it."""
+    from pydantic import ValidationError as PydanticValidationError
+
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**given)
+    except PydanticValidationError as exc:
+        problems = "; ".join(
+            f"EXCHANGE_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from exc

@@ -1,0 +1,91 @@
+"""Table definitions of the state store (SQLAlchemy Core; SQLite by default, PostgreSQL in production)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData()
+
+# JSONB on PostgreSQL (indexable, compact), JSON text elsewhere.
+Json = JSON().with_variant(JSONB(), "postgresql")
+
+entity_facts = Table(
+    "entity_facts",
+    metadata,
+    Column("entity_type", String(32), primary_key=True),
+    Column("entity_key", String(64), primary_key=True),
+    Column("record_type", String(64), primary_key=True),
+    Column("fact_key", String(64), primary_key=True, doc="Tells apart several facts of one type, or ''."),
+    Column("department", String(64), primary_key=True),
+    Column("source_record_id", String(128), nullable=False),
+    Column("event_time", BigInteger, nullable=False, doc="Epoch milliseconds when the fact became true."),
+    Column("received_time", BigInteger, nullable=False, doc="Epoch milliseconds when the adapter read it."),
+    Column("deleted", Boolean, nullable=False, default=False),
+    Column("payload", Json, nullable=False),
+)
+
+forms = Table(
+    "forms",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("process_id", String(64), nullable=False),
+    Column("entity_type", String(32), nullable=False),
+    Column("entity_key", String(64), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("status_reason", Text, nullable=True),
+    Column("grid_code", String(32), nullable=True),
+    Column("division_code", String(32), nullable=True),
+    Column("title", Text, nullable=False, default=""),
+    Column("fields", Json, nullable=False),
+    Column("manual_fields", Json, nullable=False),
+    Column("conflicts", Json, nullable=False),
+    Column("prefilled_count", Integer, nullable=False),
+    Column("manual_count", Integer, nullable=False),
+    Column("digest", String(64), nullable=False, doc="Hash of the inputs; unchanged inputs change nothing."),
+    Column("revision", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    UniqueConstraint("process_id", "entity_key", name="uq_forms_process_entity"),
+    Index("ix_forms_grid_status", "grid_code", "status"),
+)
+
+consumer_offsets = Table(
+    "consumer_offsets",
+    metadata,
+    Column("group_id", String(128), primary_key=True),
+    Column("topic", String(249), primary_key=True),
+    Column("partition", Integer, primary_key=True),
+    Column("next_offset", BigInteger, nullable=False),
+)
+
+source_watermarks = Table(
+    "source_watermarks",
+    metadata,
+    Column("source_id", String(255), primary_key=True),
+    Column("watermark", Json, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+processed_files = Table(
+    "processed_files",
+    metadata,
+    Column("source_id", String(255), primary_key=True),
+    Column("sha256", String(64), primary_key=True),
+    Column("filename", Text, nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("rejected", Integer, nullable=False),
+    Column("processed_at", BigInteger, nullable=False),
+)

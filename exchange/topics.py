@@ -1,0 +1,51 @@
+"""The list of bus topics (``schemas/topics.yaml``): value schema, key field, partitions, and entity."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from exchange.errors import ConfigError
+from schemas import TOPICS_FILE
+
+DEAD_LETTER_TOPIC = "exchange.dead-letters"
+
+
+class TopicSpec(BaseModel):
+    """One topic: what it carries and how its records are keyed."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    schema_name: str = Field(alias="schema", description="Full name of the Avro value schema.")
+    key: str = Field(description="Field whose value is the message key (the entity key).")
+    partitions: int = Field(4, ge=1)
+    department: str
+    record_type: str
+    entity: str | None = Field(None, description="Entity type the records describe; None for non-entity topics.")
+    fact_key: str | None = Field(None, description="Field telling apart several facts of one type per entity.")
+
+    @property
+    def subject(self) -> str:
+        return f"{self.name}-value"
+
+
+@cache
+def load_topics(path: Path = TOPICS_FILE) -> dict[str, TopicSpec]:
+    """Every topic in ``path``, by name."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return {name: TopicSpec(name=name, **spec) for name, spec in raw["topics"].items()}
+    except (OSError, KeyError, TypeError, yaml.YAMLError, ValidationError) as exc:
+        raise ConfigError(f"cannot load topic list {path}: {exc}") from exc
+
+
+def topic_for(department: str, record_type: str) -> TopicSpec:
+    """The topic a department publishes ``record_type`` records to."""
+    for spec in load_topics().values():
+        if spec.department == department and spec.record_type == record_type:
+            return spec
+    raise ConfigError(f"no topic for {department} {record_type} records")
