@@ -15,6 +15,7 @@ from rich.table import Table
 from connectors import open_transport
 from exchange.cli.main import cli, emit_json, settings_from
 from exchange.cli.pipeline import PipelineRun, Progress, run_township
+from exchange.clock import today_local
 from exchange.errors import ConfigError
 from exchange.settings import DEFAULT_DATA_DIR, Settings
 from exchange.state import StateStore
@@ -58,7 +59,7 @@ def ensure_township(data_dir: Path, residents: int, seed: int) -> dict[str, Any]
                 f"use another --data-dir for {residents} residents with seed {seed}"
             )
         return manifest
-    generate_township(data_dir, residents=residents, seed=seed)
+    generate_township(data_dir, residents=residents, seed=seed, as_of=today_local())
     return json.loads(manifest_path.read_text(encoding="utf-8"))
 
 
@@ -157,7 +158,7 @@ def demo(residents: int, seed: int, data_dir: Path, bus_url: str | None, port: i
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 def generate(residents: int, seed: int, out: Path, dirty_rate: float, as_json: bool) -> None:
     """Write a synthetic township's department sources (deterministic for a seed)."""
-    generate_township(out, residents=residents, seed=seed, dirty_rate=dirty_rate)
+    generate_township(out, residents=residents, seed=seed, dirty_rate=dirty_rate, as_of=today_local())
     manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
     if as_json:
         emit_json(manifest)

@@ -1,0 +1,130 @@
+"""End to end: `exchange demo` on the embedded default, as a user runs it, checked against the township."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+EXCHANGE = [sys.executable, "-m", "exchange"]
+
+
+def exchange(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EXCHANGE_")}
+    return subprocess.run([*EXCHANGE, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
+                          check=False)
+
+
+def demo_json(tmp_path: Path, *extra: str) -> dict[str, Any]:
+    result = exchange("demo", "--residents", "600", "--seed", "11", "--data-dir", str(tmp_path / "town"),
+                      "--no-serve", "--json", *extra, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def demo_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any], dict[str, Any]]:
+    tmp_path = tmp_path_factory.mktemp("demo")
+    first = demo_json(tmp_path)
+    second = demo_json(tmp_path)
+    return tmp_path, first, second
+
+
+@pytest.mark.slow
+def test_demo_publishes_everything_and_opens_the_expected_forms(demo_runs: Any) -> None:
+    """Every clean row is published, every dirty one is a dead letter, and the forms match the township."""
+    tmp_path, first, _ = demo_runs
+    manifest = json.loads((tmp_path / "town" / "township.json").read_text(encoding="utf-8"))
+    run = first["this_run"]
+    for source in ("public_security", "civil_affairs"):
+        assert run["published"][source] + run["rejected"][source] == manifest["counts"][source]
+        assert run["rejected"][source] == manifest["expected_rejects"][source]
+    assert first["total"]["dead_letters"] == sum(manifest["expected_rejects"].values())
+    assert run["forms"]["created"] == manifest["expected_elderly_review"] > 0
+    assert first["total"]["forms"] == {"elderly-allowance-review/pending_review": manifest["expected_elderly_review"]}
+    assert first["total"]["fields_prefilled"] > first["total"]["fields_left_to_staff"] > 0
+
+
+@pytest.mark.slow
+def test_second_demo_run_on_the_same_folder_duplicates_nothing(demo_runs: Any) -> None:
+    """Running the demo again publishes nothing, creates no form, and the totals stay the same."""
+    _, first, second = demo_runs
+    assert sum(second["this_run"]["published"].values()) == 0
+    assert sum(second["this_run"]["rejected"].values()) == 0
+    assert second["this_run"]["forms"].get("created", 0) == 0
+    assert second["total"] == first["total"]
+
+
+@pytest.mark.slow
+def test_demo_without_json_prints_the_summary_line(tmp_path: Path) -> None:
+    """The human summary names what was published, rejected and pre-filled."""
+    result = exchange("demo", "--residents", "60", "--data-dir", str(tmp_path / "t"), "--no-serve", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "published" in result.stdout
+    assert "fields pre-filled vs" in result.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_demo_serves_forms_metrics_and_health_over_http(demo_runs: Any) -> None:
+    """After the summary the demo serves the forms with provenance, Prometheus metrics and health."""
+    tmp_path, first, _ = demo_runs
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EXCHANGE_")}
+    log = tmp_path / "serve.log"
+    with log.open("wb") as log_file:
+        server = subprocess.Popen(
+            [*EXCHANGE, "demo", "--residents", "600", "--seed", "11", "--data-dir", str(tmp_path / "town"),
+             "--port", str(port)], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=log_file)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None, log.read_text(errors="replace")
+            assert time.monotonic() < deadline, "demo did not start serving"
+            time.sleep(0.2)
+
+        listing = httpx.get(f"{base}/api/forms", params={"limit": 5}).json()
+        assert listing["total"] == sum(first["total"]["forms"].values())
+        form = httpx.get(f"{base}/api/forms/{listing['items'][0]['id']}").json()
+        name = next(f for f in form["fields"] if f["name"] == "name")
+        assert name["provenance"]["department"] == "PUBLIC_SECURITY"
+        assert form["manual_fields"]
+        missing = httpx.get(f"{base}/api/forms/does-not-exist")
+        assert missing.status_code == 404
+        assert missing.headers["content-type"] == "application/problem+json"
+
+        assert httpx.get(f"{base}/readyz").json() == {"status": "ready"}
+        page = httpx.get(f"{base}/")
+        assert page.status_code == 200
+        assert "待核对表单" in page.text
+
+        families = {f.name: f for f in text_string_to_metric_families(httpx.get(f"{base}/metrics").text)}
+        forms = {s.labels["status"]: s.value for s in families["exchange_forms"].samples}
+        assert forms["pending_review"] == listing["total"]
+        assert "exchange_records_produced" in families
+        assert "exchange_records_consumed" in families
+        assert "exchange_records_rejected" in families
+        assert "exchange_forms_created" in families
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
