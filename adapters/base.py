@@ -22,6 +22,7 @@ from exchange.errors import ValidationError
 from exchange.identity import parse_resident_id
 from exchange.topics import topic_for
 
+
 class Rejected(ValueError):
     """A row that breaks the data standard; ``reason`` is a short code, the message explains."""
 
@@ -155,7 +156,9 @@ def parse_local_time(row: dict[str, Any], column: str, field_name: str) -> datet
     try:
         return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA_TIME)
     except ValueError:
-        raise Rejected("invalid_time", f"{field_name} ({column}) is not a time like 2024-01-31 08:00:00: {value!r}") from None
+        raise Rejected(
+            "invalid_time", f"{field_name} ({column}) is not a time like 2024-01-31 08:00:00: {value!r}"
+        ) from None
 
 
 def parse_amount(row: dict[str, Any], column: str, field_name: str) -> Decimal:

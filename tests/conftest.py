@@ -18,13 +18,13 @@ PG_ADMIN_URL = os.environ.get("EXCHANGE_TEST_PG_URL", "postgresql+psycopg://post
 
 
 @pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
+def postgres_server() -> str:
     """The admin URL of the test PostgreSQL server (a test needing it fails loudly when it is down)."""
     engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
     engine.dispose()
-    yield PG_ADMIN_URL
+    return PG_ADMIN_URL
 
 
 def _fresh_pg_database(admin_url: str) -> tuple[str, str]:

@@ -42,28 +42,33 @@ class CsvFileSource(Source):
         for file in self.files():
             data = file.read_bytes()
             digest = hashlib.sha256(data).hexdigest()
-            if checkpoints.file_processed(self.source_id, digest):
-                continue
-            reader = csv.DictReader(io.StringIO(decode_text(data, file.name), newline=""))
-            if not reader.fieldnames:
-                raise SourceError(f"{file} has no header row")
-            rows: list[SourceRow] = []
-            # Line numbers count the header as line 1, as a spreadsheet user sees them.
-            for line, row in enumerate(reader, start=2):
-                rows.append(SourceRow(f"{file}:{line}", {k: (v or "").strip() for k, v in row.items() if k}))
-            # One batch per file: the file is marked done only after all its rows were delivered.
-            totals = {"rejected": 0}
-            for start in range(0, len(rows), batch_size):
-                chunk = rows[start : start + batch_size]
-                last = start + batch_size >= len(rows)
+            if not checkpoints.file_processed(self.source_id, digest):
+                yield from self._file_batches(file, data, digest, checkpoints, batch_size)
 
-                def on_delivered(rejected: int, last: bool = last, file: Path = file, digest: str = digest) -> None:
-                    totals["rejected"] += rejected
-                    if last:
-                        checkpoints.mark_file_processed(
-                            self.source_id, digest, file.name, len(rows), totals["rejected"]
-                        )
+    def _file_batches(
+        self, file: Path, data: bytes, digest: str, checkpoints: CheckpointStore, batch_size: int
+    ) -> Iterator[SourceBatch]:
+        """The rows of one file; the file is marked done when its last batch is delivered."""
+        reader = csv.DictReader(io.StringIO(decode_text(data, file.name), newline=""))
+        if not reader.fieldnames:
+            raise SourceError(f"{file} has no header row")
+        # Line numbers count the header as line 1, as a spreadsheet user sees them.
+        rows = [
+            SourceRow(f"{file}:{line}", {k: (v or "").strip() for k, v in row.items() if k})
+            for line, row in enumerate(reader, start=2)
+        ]
+        rejected_so_far = 0
 
-                yield SourceBatch(chunk, on_delivered)
-            if not rows:
-                checkpoints.mark_file_processed(self.source_id, digest, file.name, 0, 0)
+        def on_delivered(rejected: int, last: bool) -> None:
+            nonlocal rejected_so_far
+            rejected_so_far += rejected
+            if last:
+                checkpoints.mark_file_processed(self.source_id, digest, file.name, len(rows), rejected_so_far)
+
+        if not rows:
+            on_delivered(0, last=True)
+        for start in range(0, len(rows), batch_size):
+            last = start + batch_size >= len(rows)
+            yield SourceBatch(
+                rows[start : start + batch_size], lambda rejected, last=last: on_delivered(rejected, last)
+            )

@@ -238,7 +238,9 @@ def lag(data_dir: Path | None, as_json: bool) -> None:
         emit_json(rows)
         return
     for r in rows:
-        click.echo(f"{r['topic']:<28} {r['partition']:>3}  committed={r['committed']:<8} end={r['end']:<8} lag={r['lag']}")
+        click.echo(
+            f"{r['topic']:<28} {r['partition']:>3}  committed={r['committed']:<8} end={r['end']:<8} lag={r['lag']}"
+        )
 
 
 @cli.group()

@@ -36,7 +36,8 @@ class Registry:
     def __init__(self, path: Path) -> None:
         self.path = path
         with sqlite3.connect(path) as conn:
-            conn.execute(f"CREATE TABLE hjxx_czrk ({', '.join(c + ' TEXT' if c != 'id' else 'id INTEGER PRIMARY KEY' for c in COLUMNS)})")
+            columns = ", ".join("id INTEGER PRIMARY KEY" if c == "id" else f"{c} TEXT" for c in COLUMNS)
+            conn.execute(f"CREATE TABLE hjxx_czrk ({columns})")
 
     def add(self, *rows: dict[str, Any]) -> None:
         with sqlite3.connect(self.path) as conn:
