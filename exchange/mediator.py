@@ -4,7 +4,13 @@ Each polled batch is applied in one state-store transaction that also records th
 every partition it read; the bus offsets are committed only after that transaction. A record
 re-delivered after a crash is skipped by offset, and were it applied again, the event-time rule in
 ``Fact.supersedes`` would leave the state unchanged: each record changes state exactly once.
+
+Applying a record marks its entity as waiting for evaluation (in the same transaction); processes are
+evaluated once the mediator has caught up with the bus, or when an entity has waited ``max_delay``.
+So a backlog (a first load, a restart) is joined across all topics before any form opens: a resident
+does not get a review form that the assistance record a few thousand offsets later would withdraw.
 """
+
 
 from __future__ import annotations
 
@@ -24,7 +30,7 @@ from exchange.errors import CodecError, ConfigError, SchemaError
 from exchange.processes.definition import ProcessDefinition
 from exchange.processes.engine import evaluate
 from exchange.state import StateStore
-from exchange.state.facts import entity_keys, load_views, write_facts
+from exchange.state.facts import entity_keys, load_views, mark_pending, oldest_pending, take_pending, write_facts
 from exchange.state.forms import FormChange, store_evaluations
 
 GROUP = "exchange-mediator"
@@ -57,12 +63,14 @@ class Mediator:
         *,
         group: str = GROUP,
         today: Callable[[], date] = today_local,
+        max_delay: float = 30.0,
     ) -> None:
         self.bus = bus
         self.store = store
         self.processes = processes
         self.group = group
         self.today = today
+        self.max_delay_ms = int(max_delay * 1000)
         self.topics = sorted(name for name, spec in bus.topics.items() if spec.entity is not None)
         if not self.topics:
             raise ConfigError("no entity topics in the topic list: nothing for the mediator to read")
@@ -88,12 +96,17 @@ class Mediator:
             deleted=deleted,
         )
 
-    def apply(self, messages: list[Message], consumer: Consumer | None = None) -> MediatorStats:
-        """Apply ``messages`` in one transaction, then commit their offsets on the bus."""
+    def apply(
+        self, messages: list[Message], consumer: Consumer | None = None, *, evaluate: bool = True
+    ) -> MediatorStats:
+        """Apply ``messages`` in one transaction, then commit their offsets on the bus.
+
+        With ``evaluate`` the waiting entities are evaluated right away; the run loop defers that
+        until it has caught up.
+        """
         stats = MediatorStats()
         offsets: dict[tuple[str, int], int] = {}
         facts: list[Fact] = []
-        ingest_times: list[int] = []
         publisher = self.bus.publisher()
         try:
             for message in messages:
@@ -104,13 +117,10 @@ class Mediator:
                 stats.consumed += 1
                 metrics.RECORDS_CONSUMED.labels(message.topic).inc()
                 try:
-                    fact = self.to_fact(self.bus.decode(message))
+                    facts.append(self.to_fact(self.bus.decode(message)))
                 except (CodecError, SchemaError, KeyError, TypeError, ValueError) as exc:
                     publisher.dead_letter(self._dead_letter(message, exc))
                     stats.dead_letters += 1
-                    continue
-                facts.append(fact)
-                ingest_times.append(fact.received_time)
             publisher.flush()  # dead letters are durable before the offsets that skip them
         finally:
             publisher.close()
@@ -118,16 +128,34 @@ class Mediator:
             changed = self._changed_facts(conn, facts)
             stats.facts_changed, stats.unchanged = len(changed), len(facts) - len(changed)
             write_facts(conn, changed)
-            touched: dict[str, set[str]] = {}
-            for fact in changed:
-                touched.setdefault(fact.entity_type, set()).add(fact.entity_key)
-            changes = self._evaluate(conn, touched, self.today())
+            mark_pending(conn, changed, now_ms())
             self.store.save_offsets(conn, self.group, offsets)
         self._applied.update(offsets)
         if consumer is not None and offsets:
             consumer.commit({TopicPartition(t, p): o for (t, p), o in offsets.items()})
-        self._observe(changes, stats, ingest_times)
+        if evaluate:
+            stats.add(self.evaluate_pending())
         return stats
+
+    def evaluate_pending(self, chunk: int = 2000) -> MediatorStats:
+        """Evaluate every entity waiting since its facts changed; return the form changes."""
+        stats = MediatorStats()
+        today = self.today()
+        while True:
+            with self.store.transaction() as conn:
+                waiting = take_pending(conn, chunk)
+                touched: dict[str, set[str]] = {}
+                for entity_type, key, _ in waiting:
+                    touched.setdefault(entity_type, set()).add(key)
+                changes = self._evaluate(conn, touched, today)
+            self._observe(changes, stats, [ingest for _, _, ingest in waiting])
+            if len(waiting) < chunk:
+                return stats
+
+    def _evaluation_due(self) -> bool:
+        with self.store.engine.connect() as conn:
+            since = oldest_pending(conn)
+        return since is not None and (self.caught_up() or now_ms() - since >= self.max_delay_ms)
 
     def _changed_facts(self, conn: object, facts: list[Fact]) -> list[Fact]:
         if not facts:
@@ -235,14 +263,17 @@ class Mediator:
         with self.bus.consumer(self.group, self.topics) as consumer:
             while not (stop and stop.is_set()):
                 if until_caught_up and self.caught_up():
+                    total.add(self.evaluate_pending())
                     break
                 messages = consumer.poll(max_records=max_records, timeout=0.5)
                 if messages:
                     with metrics.MEDIATOR_BATCH_SECONDS.time():
-                        batch = self.apply(messages, consumer)
+                        batch = self.apply(messages, consumer, evaluate=False)
                     total.add(batch)
                     if progress:
                         progress(batch)
+                if self._evaluation_due():
+                    total.add(self.evaluate_pending())
                 if self.today() != last_day:
                     last_day = self.today()
                     total.add(self.refresh(last_day))

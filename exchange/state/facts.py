@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from exchange.entities import EntityView, Fact
-from exchange.state.bulk import bulk_upsert, chunks
-from exchange.state.tables import entity_facts
+from exchange.state.bulk import bulk_upsert, chunks, dialect_insert
+from exchange.state.tables import entity_facts, pending_evaluations
 
 FACT_KEY = ["entity_type", "entity_key", "record_type", "fact_key", "department"]
 
@@ -49,3 +49,38 @@ def group_by_entity(facts: Iterable[Fact]) -> dict[tuple[str, str], list[Fact]]:
     for fact in facts:
         grouped[(fact.entity_type, fact.entity_key)].append(fact)
     return grouped
+
+
+def mark_pending(conn: Connection, facts: Iterable[Fact], now: int) -> None:
+    """Remember that these facts' entities need their processes re-evaluated (survives a crash)."""
+    oldest: dict[tuple[str, str], int] = {}
+    for fact in facts:
+        key = (fact.entity_type, fact.entity_key)
+        oldest[key] = min(oldest.get(key, fact.received_time), fact.received_time)
+    if not oldest:
+        return
+    rows = [{"entity_type": t, "entity_key": k, "since": now, "ingest_time": i} for (t, k), i in oldest.items()]
+    stmt = dialect_insert(conn, pending_evaluations)
+    conn.execute(stmt.on_conflict_do_nothing(index_elements=["entity_type", "entity_key"]), rows)
+
+
+def take_pending(conn: Connection, limit: int) -> list[tuple[str, str, int]]:
+    """Up to ``limit`` waiting entities as (type, key, oldest ingest time), removed from the queue.
+
+    Called inside the transaction that stores their evaluation, so a crash puts them back.
+    """
+    rows = conn.execute(
+        select(pending_evaluations.c.entity_type, pending_evaluations.c.entity_key, pending_evaluations.c.ingest_time)
+        .order_by(pending_evaluations.c.since).limit(limit)
+    ).all()
+    for entity_type in {r[0] for r in rows}:
+        keys = [r[1] for r in rows if r[0] == entity_type]
+        for chunk in chunks(keys):
+            conn.execute(pending_evaluations.delete().where(
+                pending_evaluations.c.entity_type == entity_type, pending_evaluations.c.entity_key.in_(chunk)))
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def oldest_pending(conn: Connection) -> int | None:
+    """When the longest-waiting entity started waiting (epoch ms), or None when none waits."""
+    return conn.execute(select(func.min(pending_evaluations.c.since))).scalar_one_or_none()

@@ -89,3 +89,12 @@ processed_files = Table(
     Column("rejected", Integer, nullable=False),
     Column("processed_at", BigInteger, nullable=False),
 )
+
+pending_evaluations = Table(
+    "pending_evaluations",
+    metadata,
+    Column("entity_type", String(32), primary_key=True),
+    Column("entity_key", String(64), primary_key=True),
+    Column("since", BigInteger, nullable=False, doc="When the entity's facts first changed unevaluated."),
+    Column("ingest_time", BigInteger, nullable=False, doc="Oldest ingest time of the changes waiting."),
+)

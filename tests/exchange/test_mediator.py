@@ -223,3 +223,25 @@ def test_state_rebuilt_from_the_topics_equals_the_live_state(bus: Bus, store: St
     assert new_facts == live_facts
     assert [f[:4] for f in new_forms] == [f[:4] for f in live_forms]
     rebuilt.close()
+
+
+def test_a_backlog_is_joined_across_topics_before_forms_open(bus: Bus, store: StateStore) -> None:
+    """A resident whose allowance record comes many batches later never gets a form that is then withdrawn."""
+    people = [resident(date(1930, 1, 1 + i), sequence=11 + 2 * i) for i in range(20)]
+    publish(bus, RESIDENTS, *people)
+    publish(bus, ASSISTANCE, *(assistance(p["resident_id"], record_id=f"MZ{i}") for i, p in enumerate(people)))
+    stats = mediator(bus, store).run(until_caught_up=True, max_records=3)  # many small batches
+    assert stats.consumed == 40
+    assert all_forms(store) == []
+    assert stats.forms == {}
+
+
+def test_waiting_entities_survive_a_crash_before_evaluation(bus: Bus, store: StateStore) -> None:
+    """Facts applied but not yet evaluated are evaluated by the next mediator, not forgotten."""
+    publish(bus, RESIDENTS, resident(date(1940, 5, 5)))
+    first = mediator(bus, store)
+    with bus.consumer(GROUP, [RESIDENTS, ASSISTANCE]) as consumer:
+        first.apply(consumer.poll(timeout=1.0), consumer, evaluate=False)  # then "crash"
+    assert all_forms(store) == []
+    mediator(bus, store).run(until_caught_up=True)
+    assert len(all_forms(store)) == 1
