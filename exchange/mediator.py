@@ -221,6 +221,15 @@ class Mediator:
 
     # -- time-based triggers
 
+    def refresh_if_new_day(self) -> MediatorStats:
+        """Run :meth:`refresh` unless this group already evaluated everyone today (kept in the state store)."""
+        mark, today = f"mediator:{self.group}:evaluated-day", self.today()
+        if self.store.checkpoint(mark) == today.isoformat():
+            return MediatorStats()
+        stats = self.refresh(today)
+        self.store.save_checkpoint(mark, today.isoformat())
+        return stats
+
     def refresh(self, today: date | None = None) -> MediatorStats:
         """Re-evaluate every entity for ``today``: a resident turning 80 today gets a form today."""
         today = today or self.today()
@@ -258,7 +267,7 @@ class Mediator:
         progress: Callable[[MediatorStats], None] | None = None,
     ) -> MediatorStats:
         """Consume until ``stop`` is set (or, with ``until_caught_up``, until nothing is left to read)."""
-        total = MediatorStats()
+        total = self.refresh_if_new_day()  # time-based triggers: ages move on without new records
         last_day = self.today()
         with self.bus.consumer(self.group, self.topics) as consumer:
             while not (stop and stop.is_set()):
@@ -276,5 +285,5 @@ class Mediator:
                     total.add(self.evaluate_pending())
                 if self.today() != last_day:
                     last_day = self.today()
-                    total.add(self.refresh(last_day))
+                    total.add(self.refresh_if_new_day())
         return total

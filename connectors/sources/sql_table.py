@@ -42,7 +42,7 @@ class SqlTableSource(Source):
     def batches(self, checkpoints: CheckpointStore, batch_size: int = 1000) -> Iterator[SourceBatch]:
         table = self._table()
         ts_col, id_col = table.c[self.timestamp_column], table.c[self.id_column]
-        mark = checkpoints.watermark(self.source_id)
+        mark = checkpoints.checkpoint(self.source_id)
         while True:
             query = select(table).order_by(ts_col, id_col).limit(batch_size)
             if mark is not None:
@@ -59,7 +59,7 @@ class SqlTableSource(Source):
             new_mark = {"ts": _store(last[self.timestamp_column]), "id": last[self.id_column]}
             yield SourceBatch(
                 [SourceRow(f"{self.url}#{self.table_name}:{self.id_column}={r[self.id_column]}", r) for r in rows],
-                lambda _rejected, m=new_mark: checkpoints.save_watermark(self.source_id, m),
+                lambda _rejected, m=new_mark: checkpoints.save_checkpoint(self.source_id, m),
             )
             mark = new_mark
             if len(rows) < batch_size:

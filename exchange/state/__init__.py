@@ -1,4 +1,4 @@
-"""The SQL state store: entity facts, forms, consumer offsets and source watermarks."""
+"""The SQL state store: entity facts, forms, consumer offsets and checkpoints."""
 
 from exchange.state.store import StateStore
 

@@ -1,4 +1,4 @@
-"""Opens the state store and keeps the small bookkeeping tables (offsets, watermarks, processed files)."""
+"""Opens the state store and keeps the small bookkeeping tables (offsets, checkpoints, processed files)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from exchange.clock import now_ms
 from exchange.errors import ConfigError, TransportError
 from exchange.state.bulk import bulk_upsert
-from exchange.state.tables import consumer_offsets, metadata, processed_files, source_watermarks
+from exchange.state.tables import checkpoints, consumer_offsets, metadata, processed_files
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -83,16 +83,14 @@ class StateStore:
 
     # -- adapter bookkeeping
 
-    def watermark(self, source_id: str) -> Any:
+    def checkpoint(self, name: str) -> Any:
+        """The progress value saved under ``name`` (a source watermark, a mediator mark), or None."""
         with self.engine.connect() as conn:
-            return conn.execute(
-                select(source_watermarks.c.watermark).where(source_watermarks.c.source_id == source_id)
-            ).scalar_one_or_none()
+            return conn.execute(select(checkpoints.c.value).where(checkpoints.c.name == name)).scalar_one_or_none()
 
-    def save_watermark(self, source_id: str, watermark: Any) -> None:
+    def save_checkpoint(self, name: str, value: Any) -> None:
         with self.transaction() as conn:
-            upsert(conn, source_watermarks, {"source_id": source_id},
-                   {"watermark": watermark, "updated_at": now_ms()})
+            upsert(conn, checkpoints, {"name": name}, {"value": value, "updated_at": now_ms()})
 
     def file_processed(self, source_id: str, sha256: str) -> bool:
         with self.engine.connect() as conn:

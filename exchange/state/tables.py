@@ -71,11 +71,11 @@ consumer_offsets = Table(
     Column("next_offset", BigInteger, nullable=False),
 )
 
-source_watermarks = Table(
-    "source_watermarks",
+checkpoints = Table(
+    "checkpoints",
     metadata,
-    Column("source_id", String(255), primary_key=True),
-    Column("watermark", Json, nullable=False),
+    Column("name", String(255), primary_key=True, doc="Whose progress: a source id, a mediator group."),
+    Column("value", Json, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
 )
 

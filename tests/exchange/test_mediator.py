@@ -96,8 +96,9 @@ def test_turning_eighty_opens_a_form_without_a_new_record(bus: Bus, store: State
     publish(bus, RESIDENTS, resident(date(1946, 6, 16)))
     mediator(bus, store).run(until_caught_up=True)
     assert all_forms(store) == []
-    mediator(bus, store, today=date(2026, 6, 16)).refresh()
-    assert len(all_forms(store)) == 1
+    next_day = mediator(bus, store, today=date(2026, 6, 16))
+    assert next_day.run(until_caught_up=True).forms == {"created": 1}
+    assert next_day.run(until_caught_up=True).forms == {}  # everyone was already evaluated today
 
 
 def test_residents_receiving_the_allowance_or_not_active_get_no_form(bus: Bus, store: StateStore) -> None:
