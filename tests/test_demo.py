@@ -125,6 +125,11 @@ def test_demo_serves_forms_metrics_and_health_over_http(demo_runs: Any) -> None:
         assert "exchange_records_consumed" in families
         assert "exchange_records_rejected" in families
         assert "exchange_forms_created" in families
+        lag = [s.value for s in families["exchange_consumer_lag_messages"].samples]
+        assert lag
+        assert set(lag) == {0}
+        topics = {s.labels["topic"]: s.value for s in families["exchange_topic_messages"].samples}
+        assert topics["exchange.dead-letters"] == first["total"]["dead_letters"]
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -13,7 +13,7 @@ from exchange import __version__
 from exchange.settings import Settings
 from exchange.state import StateStore
 from exchange.state.forms import STATUSES, get_form, list_forms
-from exchange.web.collectors import StateCollector
+from exchange.web.collectors import BusCollector, StateCollector
 from exchange.web.index import index_page
 
 
@@ -25,6 +25,7 @@ def create_app(settings: Settings, store: StateStore | None = None) -> FastAPI:
     # State metrics live in a registry of this app's own, so several apps in one process never clash.
     state_registry = CollectorRegistry(auto_describe=True)
     state_registry.register(StateCollector(store))
+    state_registry.register(BusCollector(settings.bus_url))
 
     @app.exception_handler(HTTPException)
     async def _problem(request: Request, exc: HTTPException) -> JSONResponse:

@@ -7,8 +7,11 @@ from collections.abc import Iterator
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from connectors import open_transport
+from exchange.mediator import GROUP
 from exchange.state import StateStore
 from exchange.state.forms import form_counts
+from exchange.topics import load_topics
 
 
 class StateCollector(Collector):
@@ -37,3 +40,31 @@ class StateCollector(Collector):
             fields.add_metric([process, who], value)
         yield forms
         yield fields
+
+
+class BusCollector(Collector):
+    """Messages per topic and the mediator's lag per partition, read from the bus at scrape time."""
+
+    def __init__(self, bus_url: str, group: str = GROUP) -> None:
+        self.bus_url = bus_url
+        self.group = group
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        messages = GaugeMetricFamily("exchange_topic_messages", "Messages ever written to a topic.", labels=["topic"])
+        lag = GaugeMetricFamily("exchange_consumer_lag_messages", "Messages not yet applied by a consumer group.",
+                                labels=["group", "topic", "partition"])
+        try:
+            with open_transport(self.bus_url) as transport:
+                for topic in sorted(transport.topics()):
+                    ends = transport.end_offsets(topic)
+                    messages.add_metric([topic], sum(ends.values()))
+                    spec = load_topics().get(topic)
+                    if spec is None or spec.entity is None:
+                        continue
+                    committed = transport.committed_offsets(self.group, topic)
+                    for partition, end in sorted(ends.items()):
+                        lag.add_metric([self.group, topic, str(partition)], end - committed.get(partition, 0))
+        except Exception:  # an unreachable bus must not break the whole scrape; /readyz reports it
+            return
+        yield messages
+        yield lag
