@@ -57,3 +57,12 @@ def assistance(number: str, programme: str = "ELDERLY_ALLOWANCE", status: str = 
     }
     record.update(changes)
     return record
+
+
+def read_topic(bus: Any, topic: str) -> list[dict[str, Any]]:
+    """Every record on ``topic``, decoded, read by a fresh consumer group."""
+    out = []
+    with bus.consumer(f"reader-{topic}", [topic]) as consumer:
+        while batch := consumer.poll(timeout=0.2):
+            out.extend(bus.decode(m).value for m in batch)
+    return out

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from factories import read_topic
 
 from adapters import get_adapter
 from exchange.bus import Bus
@@ -29,13 +30,6 @@ def write(folder: Path, name: str, lines: list[str], encoding: str = "utf-8-sig"
     path.write_bytes("\r\n".join([HEADER, *lines, ""]).encode(encoding))
     return path
 
-
-def read_topic(bus: Bus, topic: str) -> list[dict[str, Any]]:
-    out = []
-    with bus.consumer(f"reader-{topic}", [topic]) as consumer:
-        while batch := consumer.poll(timeout=0.2):
-            out.extend(bus.decode(m).value for m in batch)
-    return out
 
 
 def run(bus: Bus, store: StateStore, folder: Path) -> Any:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from factories import read_topic
 
 from adapters import get_adapter
 from exchange.bus import Bus
@@ -46,13 +47,6 @@ class Registry:
                 [tuple(r[c] for c in COLUMNS) for r in rows],
             )
 
-
-def read_topic(bus: Bus, topic: str) -> list[dict[str, Any]]:
-    out = []
-    with bus.consumer(f"reader-{topic}", [topic]) as consumer:
-        while batch := consumer.poll(timeout=0.2):
-            out.extend(bus.decode(m).value for m in batch)
-    return out
 
 
 @pytest.fixture
