@@ -16,7 +16,7 @@ from exchange import metrics
 from exchange.codec import AvroCodec
 from exchange.dead_letters import DeadLetter
 from exchange.errors import CodecError, ConfigError
-from exchange.registry import RegisteredSchema, SchemaRegistry
+from exchange.registry import RegisteredSchema, SchemaRegistry, register_standards
 from exchange.topics import DEAD_LETTER_TOPIC, TopicSpec, load_topics
 
 
@@ -41,12 +41,14 @@ class Bus:
     ) -> None:
         self.transport = transport
         self.topics = topics or load_topics()
-        self.registry = registry or SchemaRegistry.from_directory(topics=self.topics)
+        self.registry = registry or SchemaRegistry()
         self.codec = AvroCodec(self.registry)
+        # The schema each topic is written and read with: the current data standard, registered here.
+        self.schemas: dict[str, RegisteredSchema] = register_standards(self.registry, self.topics)
 
     @classmethod
-    def open(cls, url: str) -> Bus:
-        return cls(open_transport(url))
+    def open(cls, url: str, registry: SchemaRegistry | None = None) -> Bus:
+        return cls(open_transport(url), registry)
 
     def ensure_topics(self) -> None:
         """Create every topic of the topic list that is missing."""
@@ -69,7 +71,7 @@ class Bus:
         spec = self.spec(message.topic)
         if message.value is None:
             raise CodecError("message has no value (a Kafka tombstone); records carry meta.operation=DELETE")
-        schema, value = self.codec.decode(message.value)
+        schema, value = self.codec.decode(message.value, reader=self.schemas[message.topic])
         return DecodedRecord(message, spec, schema, value)
 
     def close(self) -> None:
@@ -91,15 +93,14 @@ class Publisher:
         Raises ValidationError (nothing buffered) when the record does not match the schema.
         """
         spec = self.bus.spec(topic)
-        payload = self.bus.codec.encode(self.bus.registry.latest(spec.subject), record)
+        payload = self.bus.codec.encode(self.bus.schemas[topic], record)
         key = record.get(spec.key)
         self._producer.send(topic, payload, key=None if key is None else str(key).encode("utf-8"))
         self._pending[topic] += 1
 
     def dead_letter(self, letter: DeadLetter) -> None:
         """Buffer ``letter`` on the dead-letter topic (keyed by department)."""
-        spec = self.bus.spec(DEAD_LETTER_TOPIC)
-        payload = self.bus.codec.encode(self.bus.registry.latest(spec.subject), letter.to_record())
+        payload = self.bus.codec.encode(self.bus.schemas[DEAD_LETTER_TOPIC], letter.to_record())
         key = (letter.department or "UNKNOWN").encode("utf-8")
         self._producer.send(DEAD_LETTER_TOPIC, payload, key=key, headers=letter.headers())
         self._pending_rejects[(letter.department or "UNKNOWN", letter.target_topic or "", letter.reason)] += 1

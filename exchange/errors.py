@@ -3,7 +3,16 @@
     ExchangeError
     ├── ConfigError (ValueError)            a setting or URL is invalid
     ├── SchemaError (ValueError)            a schema cannot be loaded or found
-    │   └── UnknownSchemaId (LookupError)   a payload names a schema id the registry does not hold
+    │   ├── UnknownSchemaId (LookupError)   a payload names a schema id the registry does not hold
+    │   └── RegistryError                   a registry call failed; carries the Confluent error code
+    │       ├── SubjectNotFound (LookupError)      40401
+    │       ├── VersionNotFound (LookupError)      40402
+    │       ├── SchemaNotFound (LookupError)       40403
+    │       ├── SubjectConfigNotFound (LookupError) 40408
+    │       ├── IncompatibleSchema                 409, with every reason
+    │       ├── InvalidSchema                      42201
+    │       ├── InvalidVersion                     42202
+    │       └── InvalidCompatibilityLevel          42203
     ├── CodecError (ValueError)             bytes are not a valid Confluent-framed Avro payload
     ├── ValidationError (ValueError)        a record breaks the data standard (carries field errors)
     ├── TransportError (OSError)            the bus failed
@@ -32,6 +41,51 @@ class SchemaError(ExchangeError, ValueError):
 
 class UnknownSchemaId(SchemaError, LookupError):
     """A payload refers to a schema id that the registry does not hold."""
+
+
+class RegistryError(SchemaError):
+    """A schema-registry request failed; ``error_code`` and ``http_status`` follow the Confluent API."""
+
+    error_code = 50001
+    http_status = 500
+
+
+class SubjectNotFound(RegistryError, LookupError):
+    error_code, http_status = 40401, 404
+
+
+class VersionNotFound(RegistryError, LookupError):
+    error_code, http_status = 40402, 404
+
+
+class SchemaNotFound(RegistryError, LookupError):
+    error_code, http_status = 40403, 404
+
+
+class SubjectConfigNotFound(RegistryError, LookupError):
+    error_code, http_status = 40408, 404
+
+
+class IncompatibleSchema(RegistryError):
+    """A schema breaks its subject's compatibility mode; ``reasons`` lists every rule broken."""
+
+    error_code, http_status = 409, 409
+
+    def __init__(self, message: str, reasons: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.reasons = reasons or []
+
+
+class InvalidSchema(RegistryError):
+    error_code, http_status = 42201, 422
+
+
+class InvalidVersion(RegistryError):
+    error_code, http_status = 42202, 422
+
+
+class InvalidCompatibilityLevel(RegistryError):
+    error_code, http_status = 42203, 422
 
 
 class CodecError(ExchangeError, ValueError):

@@ -27,6 +27,7 @@ class TopicSpec(BaseModel):
     record_type: str
     entity: str | None = Field(None, description="Entity type the records describe; None for non-entity topics.")
     fact_key: str | None = Field(None, description="Field telling apart several facts of one type per entity.")
+    compatibility: str | None = Field(None, description="Subject's compatibility mode; default BACKWARD_TRANSITIVE.")
 
     @property
     def subject(self) -> str:

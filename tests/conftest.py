@@ -2,45 +2,21 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from databases import check_postgres, fresh_postgres_database
 
 from connectors.embedded import EmbeddedTransport
 from exchange.bus import Bus
 from exchange.state import StateStore
 
-PG_ADMIN_URL = os.environ.get("EXCHANGE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-
 
 @pytest.fixture(scope="session")
 def postgres_server() -> str:
     """The admin URL of the test PostgreSQL server (a test needing it fails loudly when it is down)."""
-    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text("SELECT 1"))
-    engine.dispose()
-    return PG_ADMIN_URL
-
-
-def _fresh_pg_database(admin_url: str) -> tuple[str, str]:
-    name = f"exchange_test_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return name, admin_url.rsplit("/", 1)[0] + f"/{name}"
-
-
-def _drop_pg_database(admin_url: str, name: str) -> None:
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
+    return check_postgres()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -49,12 +25,8 @@ def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'state.db'}"
         return
-    admin = request.getfixturevalue("postgres_server")
-    name, url = _fresh_pg_database(admin)
-    try:
+    with fresh_postgres_database(request.getfixturevalue("postgres_server")) as url:
         yield url
-    finally:
-        _drop_pg_database(admin, name)
 
 
 @pytest.fixture

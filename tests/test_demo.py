@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-
-EXCHANGE = [sys.executable, "-m", "exchange"]
+from servers import EXCHANGE, clean_env, free_port, running
 
 
 def exchange(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EXCHANGE_")}
-    return subprocess.run([*EXCHANGE, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
-                          check=False)
+    return subprocess.run([*EXCHANGE, *args], cwd=cwd, env=clean_env(), capture_output=True, text=True,
+                          timeout=300, check=False)
 
 
 def demo_json(tmp_path: Path, *extra: str) -> dict[str, Any]:
@@ -73,36 +67,13 @@ def test_demo_without_json_prints_the_summary_line(tmp_path: Path) -> None:
     assert "fields pre-filled vs" in result.stdout
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_demo_serves_forms_metrics_and_health_over_http(demo_runs: Any) -> None:
     """After the summary the demo serves the forms with provenance, Prometheus metrics and health."""
     tmp_path, first, _ = demo_runs
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EXCHANGE_")}
-    log = tmp_path / "serve.log"
-    with log.open("wb") as log_file:
-        server = subprocess.Popen(
-            [*EXCHANGE, "demo", "--residents", "600", "--seed", "11", "--data-dir", str(tmp_path / "town"),
-             "--port", str(port)], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=log_file)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, log.read_text(errors="replace")
-            assert time.monotonic() < deadline, "demo did not start serving"
-            time.sleep(0.2)
-
+    args = ["demo", "--residents", "600", "--seed", "11", "--data-dir", str(tmp_path / "town"), "--port", str(port)]
+    with running(args, tmp_path, port) as base:
         listing = httpx.get(f"{base}/api/forms", params={"limit": 5}).json()
         assert listing["total"] == sum(first["total"]["forms"].values())
         form = httpx.get(f"{base}/api/forms/{listing['items'][0]['id']}").json()
@@ -130,6 +101,3 @@ def test_demo_serves_forms_metrics_and_health_over_http(demo_runs: Any) -> None:
         assert set(lag) == {0}
         topics = {s.labels["topic"]: s.value for s in families["exchange_topic_messages"].samples}
         assert topics["exchange.dead-letters"] == first["total"]["dead_letters"]
-    finally:
-        server.terminate()
-        server.wait(timeout=30)

@@ -13,13 +13,12 @@ from adapters import ADAPTERS, get_adapter
 from connectors import open_transport
 from exchange.bus import Bus
 from exchange.cli.main import cli, emit_json, settings_from
+from exchange.cli.pipeline import open_state_and_bus
 from exchange.dead_letters import DeadLetter
 from exchange.mediator import GROUP, Mediator
 from exchange.processes import load_processes
 from exchange.processes.definition import load_process
-from exchange.registry import SchemaRegistry
 from exchange.settings import Settings
-from exchange.state import StateStore
 from exchange.topics import DEAD_LETTER_TOPIC, load_topics
 from schemas import PROCESSES_DIR
 
@@ -61,10 +60,7 @@ def _stop_on_signals() -> threading.Event:
 def run_mediator(data_dir: Path | None) -> None:
     """Consume department topics and keep forms up to date until SIGINT/SIGTERM."""
     settings = settings_from(data_dir)
-    store = StateStore(settings.state_url)
-    store.create_schema()
-    bus = Bus.open(settings.bus_url)
-    bus.ensure_topics()
+    store, bus = open_state_and_bus(settings)
     mediator = Mediator(bus, store, load_processes(enabled=settings.processes_enabled))
     stats = mediator.run(stop=_stop_on_signals())
     click.echo(f"mediator stopped after applying {stats.consumed:,} records")
@@ -80,10 +76,7 @@ def run_adapter(name: str, source: str, every: str | None, data_dir: Path | None
     settings = settings_from(data_dir)
     interval = _parse_interval(every) if every else None
     adapter = get_adapter(name)
-    store = StateStore(settings.state_url)
-    store.create_schema()
-    bus = Bus.open(settings.bus_url)
-    bus.ensure_topics()
+    store, bus = open_state_and_bus(settings)
     stop = _stop_on_signals()
     while True:
         stats = adapter.run(bus, adapter.source(source), store)
@@ -98,32 +91,6 @@ def _parse_interval(text: str) -> float:
         return float(text[:-1]) * units[text[-1]] if text[-1] in units else float(text)
     except (ValueError, IndexError):
         raise click.BadParameter(f"{text!r} is not an interval like 30s, 5m or 1h", param_hint="--every") from None
-
-
-@cli.group()
-def schemas() -> None:
-    """The core data standards (Avro schemas)."""
-
-
-@schemas.command("list")
-@json_option
-def schemas_list(as_json: bool) -> None:
-    """Every subject with its schema, version and id."""
-    registry = SchemaRegistry.from_directory()
-    rows = [{"subject": s, "version": r.version, "id": r.id, "schema": r.name}
-            for s in registry.subjects() for r in registry.versions(s)]
-    if as_json:
-        emit_json(rows)
-        return
-    for row in rows:
-        click.echo(f"{row['subject']:<40} v{row['version']}  id={row['id']:<11} {row['schema']}")
-
-
-@schemas.command("check")
-def schemas_check() -> None:
-    """Load every schema named by the topic list; exit 1 on the first that is invalid."""
-    registry = SchemaRegistry.from_directory()
-    click.echo(f"ok: {len(registry.subjects())} subjects")
 
 
 @cli.group()

@@ -9,6 +9,7 @@ from adapters import AdapterRun, get_adapter
 from exchange.bus import Bus
 from exchange.mediator import Mediator, MediatorStats
 from exchange.processes import load_processes
+from exchange.registry.sql_store import sql_registry
 from exchange.settings import Settings
 from exchange.state import StateStore
 
@@ -35,6 +36,15 @@ class Progress:
     def mediator_total(self, records: int) -> None: ...
 
 
+def open_state_and_bus(settings: Settings) -> tuple[StateStore, Bus]:
+    """The state store (tables created) and the bus over it (registry in the store, topics created)."""
+    store = StateStore(settings.state_url)
+    store.create_schema()
+    bus = Bus.open(settings.bus_url, sql_registry(store))
+    bus.ensure_topics()
+    return store, bus
+
+
 def run_adapters(bus: Bus, store: StateStore, data_dir: Path, progress: Progress) -> list[AdapterRun]:
     runs = []
     for name, relative in TOWNSHIP_SOURCES.items():
@@ -58,11 +68,8 @@ def run_mediator(bus: Bus, store: StateStore, settings: Settings, progress: Prog
 def run_township(settings: Settings, progress: Progress | None = None) -> PipelineRun:
     """Publish every department source under ``settings.data_dir`` and apply it all."""
     progress = progress or Progress()
-    store = StateStore(settings.state_url)
-    store.create_schema()
-    bus = Bus.open(settings.bus_url)
+    store, bus = open_state_and_bus(settings)
     try:
-        bus.ensure_topics()
         result = PipelineRun()
         result.adapters = run_adapters(bus, store, settings.data_dir, progress)
         result.mediator = run_mediator(bus, store, settings, progress)

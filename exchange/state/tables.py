@@ -98,3 +98,28 @@ pending_evaluations = Table(
     Column("since", BigInteger, nullable=False, doc="When the entity's facts first changed unevaluated."),
     Column("ingest_time", BigInteger, nullable=False, doc="Oldest ingest time of the changes waiting."),
 )
+
+# -- the schema registry (Confluent-compatible); ids are content-derived, see exchange.registry
+
+registry_schemas = Table(
+    "registry_schemas",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("schema_text", Text, nullable=False),
+)
+
+registry_versions = Table(
+    "registry_versions",
+    metadata,
+    Column("subject", String(255), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("schema_id", BigInteger, nullable=False, index=True),
+    Column("deleted", Boolean, nullable=False, default=False),
+)
+
+registry_config = Table(
+    "registry_config",
+    metadata,
+    Column("subject", String(255), primary_key=True, doc="'' for the global setting."),
+    Column("compatibility", String(32), nullable=False),
+)

@@ -10,18 +10,24 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 
 from connectors import open_transport
 from exchange import __version__
+from exchange.errors import RegistryError
+from exchange.registry.sql_store import sql_registry
 from exchange.settings import Settings
 from exchange.state import StateStore
 from exchange.state.forms import STATUSES, get_form, list_forms
 from exchange.web.collectors import BusCollector, StateCollector
 from exchange.web.index import index_page
+from exchange.web.registry_api import registry_error, registry_router
 
 
 def create_app(settings: Settings, store: StateStore | None = None) -> FastAPI:
     """The HTTP application over the state store (and bus, for readiness) named by ``settings``."""
     store = store or StateStore(settings.state_url)
     store.create_schema()
+    registry = sql_registry(store)
     app = FastAPI(title="Grassroots data exchange", version=__version__)
+    app.include_router(registry_router(registry), prefix="/registry")
+    app.add_exception_handler(RegistryError, lambda _request, exc: registry_error(exc))  # type: ignore[arg-type]
     # State metrics live in a registry of this app's own, so several apps in one process never clash.
     state_registry = CollectorRegistry(auto_describe=True)
     state_registry.register(StateCollector(store))

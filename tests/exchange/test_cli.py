@@ -60,7 +60,7 @@ def test_dlq_list_filters_by_reason(town: Path) -> None:
 
 def test_schemas_and_processes_validate(tmp_path: Path) -> None:
     """The shipped schemas and process definitions load; a broken definition is named with its error."""
-    assert "ok: 3 subjects" in invoke("schemas", "check").output
+    assert "ok: 14 schemas checked, 0 incompatible" in invoke("schemas", "check").output
     assert "elderly-allowance-review" in invoke("processes", "list").output
     bad = tmp_path / "bad.yaml"
     bad.write_text("id: Bad Id\nversion: 0\n", encoding="utf-8")

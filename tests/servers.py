@@ -1,0 +1,54 @@
+"""Running `exchange` as a real process for HTTP tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+EXCHANGE = [sys.executable, "-m", "exchange"]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment without the developer's EXCHANGE_* settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EXCHANGE_")}
+    env.update(extra)
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def running(args: list[str], cwd: Path, port: int, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Run ``exchange *args`` until its /healthz answers; yield its base URL; stop it afterwards."""
+    log = cwd / f"exchange-{port}.log"
+    with log.open("wb") as log_file:
+        server = subprocess.Popen([*EXCHANGE, *args], cwd=cwd, env=env or clean_env(),
+                                  stdout=subprocess.DEVNULL, stderr=log_file)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None, log.read_text(errors="replace")
+            assert time.monotonic() < deadline, f"exchange {' '.join(args)} did not start serving"
+            time.sleep(0.1)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
