@@ -23,6 +23,7 @@ demo: $(STAMP)
 	$(BIN)/exchange demo $(ARGS)
 
 test: $(DEV_STAMP)
+	$(BIN)/exchange schemas check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(DEV_STAMP)
