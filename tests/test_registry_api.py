@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -15,7 +16,7 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.serialization import MessageField, SerializationContext
-from servers import clean_env, free_port, running
+from servers import EXCHANGE, clean_env, free_port, running
 
 from exchange.codec import AvroCodec
 from exchange.registry import SchemaRegistry
@@ -168,3 +169,26 @@ def test_verbose_compatibility_lists_reasons(server: tuple[str, Path]) -> None:
     assert httpx.get(f"{base}/schemas/types").json() == ["AVRO"]
     assert {"subject": SUBJECT, "version": 1} in httpx.get(f"{base}/schemas/ids/{latest['id']}/versions").json() \
         or latest["version"] > 1
+
+
+def test_schemas_check_against_a_running_registry(tmp_path: Path) -> None:
+    """`schemas check --registry` fails when the registry holds a version our standard cannot read."""
+    port = free_port()
+    env = clean_env(EXCHANGE_DATA_DIR=str(tmp_path))
+    with running(["serve", "--port", str(port)], tmp_path, port, env) as base:
+        url = f"{base}/registry"
+        ok = subprocess.run([*EXCHANGE, "schemas", "check", "--registry", url], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, check=False)
+        assert ok.returncode == 0, ok.stdout + ok.stderr
+        # Another team replaced the residents subject with an incompatible schema under NONE.
+        subject = "public-security.residents-value"
+        for permanent in ("false", "true"):
+            httpx.delete(f"{url}/subjects/{subject}?permanent={permanent}").raise_for_status()
+        foreign = {"type": "record", "name": "Resident", "namespace": "gov.exchange.public_security",
+                   "fields": [{"name": "resident_id", "type": "long"}]}
+        assert httpx.post(f"{url}/subjects/{subject}/versions", json={"schema": json.dumps(foreign)}).status_code == 200
+        failed = subprocess.run([*EXCHANGE, "schemas", "check", "--registry", url], env=env, cwd=tmp_path,
+                                capture_output=True, text=True, check=False)
+    assert failed.returncode == 1
+    assert "INCOMPATIBLE gov.exchange.public_security.Resident" in failed.stdout
+    assert "resident_id" in failed.stdout
