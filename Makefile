@@ -26,6 +26,9 @@ test: $(DEV_STAMP)
 	$(BIN)/exchange schemas check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+bench: $(DEV_STAMP)
+	$(BIN)/python -m bench
+
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 

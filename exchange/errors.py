@@ -42,6 +42,8 @@ class SchemaError(ExchangeError, ValueError):
 class UnknownSchemaId(SchemaError, LookupError):
     """A payload refers to a schema id that the registry does not hold."""
 
+    reason = "unknown_schema_id"
+
 
 class RegistryError(SchemaError):
     """A schema-registry request failed; ``error_code`` and ``http_status`` follow the Confluent API."""
@@ -89,7 +91,15 @@ class InvalidCompatibilityLevel(RegistryError):
 
 
 class CodecError(ExchangeError, ValueError):
-    """Bytes are not a valid Confluent-framed Avro payload for their schema."""
+    """Bytes are not a valid Confluent-framed Avro payload for their schema.
+
+    ``reason`` is a short code for dead letters: truncated, bad_magic_byte, trailing_bytes,
+    schema_mismatch, payload_too_complex, undecodable.
+    """
+
+    def __init__(self, message: str, reason: str = "undecodable") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class ValidationError(ExchangeError, ValueError):

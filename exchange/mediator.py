@@ -195,7 +195,7 @@ class Mediator:
     def _dead_letter(self, message: Message, exc: Exception) -> DeadLetter:
         spec = self.bus.topics.get(message.topic)
         return DeadLetter(
-            reason="decode_error" if isinstance(exc, CodecError | SchemaError) else "invalid_record",
+            reason=getattr(exc, "reason", "invalid_record"),
             detail=f"{type(exc).__name__}: {exc}",
             stage="mediator",
             origin=f"{message.topic}/{message.partition}@{message.offset}",

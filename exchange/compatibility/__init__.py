@@ -39,11 +39,17 @@ Choices where the specification is open or implementations differ
       and reports only missing_union_branch). Only named branches matched through aliases can tell the two
       apart; the decimal parameters do not take part in picking the branch.
     * A writer union against a non-union reader is resolved branch by branch, each at ``/<i>``.
-    * Recursive types: a record pair met again while it is being checked is assumed compatible there, so
-      each problem of a recursive type is reported once, at its shallowest place.
+    * Recursive types: a record pair met again *inside itself* is assumed compatible there (its problems are
+      being collected one level up), so a recursive type's problems are reported once, at the outermost place,
+      and checking terminates. A named type merely used at several places is reported at each of them.
     * A field's default is only checked for presence (``"default": null`` counts), as in Java.
-    * Invalid schemas (unknown names, malformed objects, an enum default that is not a symbol) raise
-      ``exchange.errors.SchemaError``.
+    * Invalid schemas (unknown names, malformed objects, an enum default that is not a symbol, nesting too
+      deep to walk) raise ``exchange.errors.SchemaError``.
+    * At most 1000 incompatibilities are listed per call (only schemas that reuse a type at exponentially
+      many places can reach it).
+
+``check`` prefixes each message with the comparison it comes from, e.g. "New schema reading data written
+with existing schema 2 of 3: ...", existing schemas being counted oldest first.
 """
 
 from exchange.compatibility._incompatibility import Incompatibility, Kind

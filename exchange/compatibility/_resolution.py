@@ -8,7 +8,6 @@ from typing import Any
 from exchange.compatibility._incompatibility import Incompatibility, Kind
 from exchange.compatibility._schema import (
     Array,
-    DecimalSpec,
     Enum,
     Field,
     Fixed,
@@ -22,6 +21,11 @@ from exchange.compatibility._schema import (
     parse,
     unqualified,
 )
+from exchange.errors import SchemaError
+
+# A named type reused at many places is reported at each; a schema reusing one at exponentially many places
+# (a few dozen records, each using the next twice) would otherwise make the report itself explode.
+MAX_REPORTED = 1000
 
 # (writer type, reader type) pairs the specification lets a reader promote.
 PROMOTIONS = frozenset(
@@ -50,9 +54,13 @@ class _Issue:
 def can_read(reader: Any, writer: Any) -> list[Incompatibility]:
     """Every reason why ``reader`` cannot decode data written with ``writer``; empty when it always can.
 
-    Both arguments are schema JSON values (dict, list or str); an invalid schema raises ``SchemaError``.
+    Both arguments are schema JSON values (dict, list or str); an invalid schema, or one nested too deeply to
+    walk, raises ``SchemaError``. At most ``MAX_REPORTED`` incompatibilities are listed.
     """
-    issues = _Resolver().resolve(parse(reader), parse(writer))
+    try:
+        issues = _Resolver().resolve(parse(reader), parse(writer))
+    except RecursionError as exc:
+        raise SchemaError("the schema is nested too deeply to be checked") from exc
     return [Incompatibility(_pointer(issue.segments), str(issue.kind), issue.message) for issue in issues]
 
 
@@ -71,11 +79,12 @@ def names_match(reader: Named, writer: Named) -> bool:
 
 
 def matches(reader: Node, writer: Node) -> bool:
-    """The specification's shallow "match" used to pick a reader union branch for a (non-union) writer.
+    """The specification's "match" that picks the reader union branch for a (non-union) writer type.
 
+    Same primitive or a promotion, same kind of named type with a matching name, or both arrays or both maps.
     Sizes, symbols, fields, items and decimal parameters are left to the recursive resolution of the chosen
-    branch, which then reports them precisely; a union holds at most one branch per unnamed type and one per
-    name, so the choice of branch is the same.
+    branch, which reports them precisely: a union has one branch per unnamed type and per name, so looking
+    deeper would only change the choice between named branches that both match through aliases.
     """
     match reader, writer:
         case Primitive(), Primitive():
@@ -100,7 +109,7 @@ class _Resolver:
             issues: list[_Issue] = []
             for index, branch in enumerate(writer.branches):
                 issues += _under((str(index),), self.resolve(reader, branch))
-            return issues
+            return issues[:MAX_REPORTED]
         if isinstance(reader, Union):
             return self._into_union(reader, writer)
         match reader, writer:
@@ -127,6 +136,7 @@ class _Resolver:
         return [_Issue((), Kind.MISSING_UNION_BRANCH, message)]
 
     def _records(self, reader: Record, writer: Record) -> list[_Issue]:
+        """Names, then each reader field: read from the writer field of its name or alias, else from its default."""
         pair = (reader, writer)
         if pair in self._active:
             # A recursive reference back to a pair still being checked: its problems are reported there, once.
@@ -148,7 +158,7 @@ class _Resolver:
                 )
                 issues.append(_Issue(("fields", field.name), Kind.READER_FIELD_MISSING_DEFAULT, message))
         self._active.discard(pair)
-        self._finished[pair] = issues
+        self._finished[pair] = issues = issues[:MAX_REPORTED]
         return issues
 
 
@@ -162,7 +172,7 @@ def _writer_field(field: Field, writer_fields: dict[str, Field]) -> Field | None
 
 def _primitives(reader: Primitive, writer: Primitive) -> list[_Issue]:
     if reader.type == writer.type:
-        return _decimal_issues(reader.decimal, writer.decimal, reader, writer)
+        return _decimal_issues(reader, writer)
     if (writer.type, reader.type) in PROMOTIONS:
         return []
     return [_type_mismatch(reader, writer)]
@@ -185,7 +195,7 @@ def _fixeds(reader: Fixed, writer: Fixed) -> list[_Issue]:
     if reader.size != writer.size:
         message = f"The reader's {describe(reader)} and the writer's {describe(writer)} differ in size."
         issues.append(_Issue((), Kind.FIXED_SIZE_MISMATCH, message))
-    return issues + _decimal_issues(reader.decimal, writer.decimal, reader, writer)
+    return issues + _decimal_issues(reader, writer)
 
 
 def _name_issues(reader: Named, writer: Named) -> list[_Issue]:
@@ -199,15 +209,13 @@ def _name_issues(reader: Named, writer: Named) -> list[_Issue]:
     return [_Issue((), Kind.NAME_MISMATCH, message)]
 
 
-def _decimal_issues(
-    reader_decimal: DecimalSpec | None, writer_decimal: DecimalSpec | None, reader: Node, writer: Node
-) -> list[_Issue]:
+def _decimal_issues(reader: Primitive | Fixed, writer: Primitive | Fixed) -> list[_Issue]:
     # Only when both sides are decimals; otherwise the underlying types decide (spec, "Logical Types").
-    if reader_decimal is None or writer_decimal is None or reader_decimal == writer_decimal:
+    if reader.decimal is None or writer.decimal is None or reader.decimal == writer.decimal:
         return []
     message = (
-        f"The reader's {describe(reader)} and the writer's {describe(writer)} are decimals of different "
-        "precision or scale, which the specification does not resolve."
+        f"The reader's {describe(reader)} and the writer's {describe(writer)} differ in precision or scale; "
+        "the specification matches two decimals only when both agree."
     )
     return [_Issue((), Kind.DECIMAL_MISMATCH, message)]
 

@@ -23,6 +23,13 @@ class DecimalSpec:
     precision: int
     scale: int
 
+    def __str__(self) -> str:
+        return f"decimal({self.precision},{self.scale})"
+
+
+# The nodes compare and hash by identity (eq=False): a recursive record must never be compared field by field,
+# and the resolver keys its memory of record pairs on the objects themselves.
+
 
 @dataclass(eq=False, slots=True)
 class Primitive:
@@ -94,25 +101,19 @@ def parse(schema: Any) -> Node:
 
 def describe(node: Node) -> str:
     """A short human name for a schema node, e.g. ``record 'gov.Address'`` or ``array of int``."""
-    match node:
-        case Primitive(decimal=DecimalSpec(precision=p, scale=s)):
-            return f"{node.type} (decimal({p},{s}))"
-        case Primitive(logical_type=str(logical)):
-            return f"{node.type} ({logical})"
-        case Primitive():
-            return node.type
-        case Fixed(decimal=DecimalSpec(precision=p, scale=s)):
-            return f"fixed '{node.name}' ({node.size} bytes, decimal({p},{s}))"
-        case Fixed():
-            return f"fixed '{node.name}' ({node.size} bytes)"
-        case Record() | Enum():
-            return f"{node.type} '{node.name}'"
-        case Array():
-            return f"array of {describe(node.items)}"
-        case Map():
-            return f"map of {describe(node.values)}"
-        case Union():
-            return "union [" + ", ".join(describe(branch) for branch in node.branches) + "]"
+    if isinstance(node, Primitive):
+        if node.decimal:
+            return f"{node.type} ({node.decimal})"
+        return f"{node.type} ({node.logical_type})" if node.logical_type else node.type
+    if isinstance(node, Fixed):
+        return f"fixed '{node.name}' ({node.size} bytes" + (f", {node.decimal})" if node.decimal else ")")
+    if isinstance(node, Record | Enum):
+        return f"{node.type} '{node.name}'"
+    if isinstance(node, Array):
+        return f"array of {describe(node.items)}"
+    if isinstance(node, Map):
+        return f"map of {describe(node.values)}"
+    return "union [" + ", ".join(describe(branch) for branch in node.branches) + "]"
 
 
 def unqualified(name: str) -> str:

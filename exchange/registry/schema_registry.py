@@ -22,6 +22,7 @@ from exchange.errors import (
     InvalidCompatibilityLevel,
     InvalidSchema,
     InvalidVersion,
+    SchemaError,
     SchemaNotFound,
     SubjectNotFound,
     UnknownSchemaId,
@@ -83,6 +84,9 @@ class SchemaRegistry:
     def __init__(self, store: RegistryStore | None = None) -> None:
         self.store = store or MemoryRegistryStore()
         self._parsed: dict[int, tuple[Schema, Any]] = {}  # schemas never change under an id: cache forever
+        # by_id is on the decode path; its subject/version metadata is refreshed on this process's own
+        # changes, and may lag changes made by other processes (the schema itself never does).
+        self._by_id: dict[int, RegisteredSchema] = {}
 
     # -- schemas by id
 
@@ -105,12 +109,17 @@ class SchemaRegistry:
 
     def by_id(self, sid: int) -> RegisteredSchema:
         """The schema with global id ``sid`` (soft-deleted versions still resolve: payloads exist)."""
+        cached = self._by_id.get(sid)
+        if cached is not None:
+            return cached
         found = self._schema(sid)
         if found is None:
             raise UnknownSchemaId(f"no schema with id {sid}")
         rows = self.store.versions_of(sid)
         first = rows[0] if rows else VersionRow("", 0, sid)
-        return RegisteredSchema(sid, first.subject, first.version, found[0], found[1], first.deleted)
+        registered = RegisteredSchema(sid, first.subject, first.version, found[0], found[1], first.deleted)
+        self._by_id[sid] = registered
+        return registered
 
     def subjects_of(self, sid: int) -> list[VersionRow]:
         if self._schema(sid) is None:
@@ -185,11 +194,14 @@ class SchemaRegistry:
             existing = self.versions(subject)
         except SubjectNotFound:
             return []
-        if version is not None:
-            target = self.version(subject, version)
-            reasons = check(candidate, [target.schema], self.mode(subject))
-        else:
-            reasons = check(candidate, [v.schema for v in existing], self.mode(subject))
+        try:
+            if version is not None:
+                target = self.version(subject, version)
+                reasons = check(candidate, [target.schema], self.mode(subject))
+            else:
+                reasons = check(candidate, [v.schema for v in existing], self.mode(subject))
+        except SchemaError as exc:
+            raise InvalidSchema(f"Invalid schema: {exc}") from exc
         return [f"{r.path}: {r.message}" for r in reasons]
 
     # -- changes
@@ -214,6 +226,7 @@ class SchemaRegistry:
         self.store.put_schema(sid, normalised_json(candidate))
         self._parsed[sid] = parsed
         row = self.store.add_version(subject, sid)
+        self._by_id.clear()
         return self._resolve(row)
 
     def delete_version(self, subject: str, version: int | str, *, permanent: bool = False) -> int:
@@ -225,6 +238,7 @@ class SchemaRegistry:
             self.store.remove_version(subject, target.version)
         else:
             self.store.set_deleted(subject, target.version)
+        self._by_id.clear()
         return target.version
 
     def delete_subject(self, subject: str, *, permanent: bool = False) -> list[int]:
@@ -238,6 +252,7 @@ class SchemaRegistry:
                 self.store.set_deleted(subject, v.version)
         if permanent:
             self.store.set_config(subject, None)
+        self._by_id.clear()
         return [v.version for v in versions]
 
 

@@ -182,7 +182,7 @@ def test_undecodable_message_becomes_a_dead_letter_and_does_not_block(bus: Bus, 
     with bus.consumer("dlq-check", ["exchange.dead-letters"]) as consumer:
         [message] = consumer.poll(timeout=1.0)
     letter = bus.decode(message).value
-    assert letter["reason"] == "decode_error"
+    assert letter["reason"] == "unknown_schema_id"
     assert letter["origin"].startswith(f"{RESIDENTS}/")
     assert letter["payload"] == b"\x00\x00\x00\x00\x09garbage"
 
