@@ -152,8 +152,19 @@ class Transport(ABC):
     """A message bus: topics, producers and consumer groups."""
 
     @abstractmethod
-    def create_topic(self, name: str, partitions: int = 1) -> bool:
-        """Create ``name`` with ``partitions`` partitions; return False if it already existed."""
+    def create_topic(
+        self,
+        name: str,
+        partitions: int | None = None,
+        *,
+        replication_factor: int = 1,
+        config: dict[str, str] | None = None,
+    ) -> bool:
+        """Create ``name`` with ``partitions`` partitions; return False if it already existed.
+
+        ``replication_factor`` and ``config`` (Kafka topic configs such as ``retention.ms``) apply
+        where the transport has them; the embedded log keeps every message and has one copy.
+        """
 
     @abstractmethod
     def topics(self) -> dict[str, TopicInfo]:
@@ -181,6 +192,10 @@ class Transport(ABC):
         for name, partitions in topics:
             if name not in existing:
                 self.create_topic(name, partitions)
+
+    def describe(self) -> dict[str, str]:
+        """What this transport is connected to, for logs and ``exchange config show`` (no secrets)."""
+        return {"transport": type(self).__name__}
 
     def close(self) -> None:  # noqa: B027 - optional lifecycle hook
         """Release resources."""

@@ -1,9 +1,10 @@
 """The mediator: consumes department records, keeps entity views, opens and updates forms.
 
-Each polled batch is applied in one state-store transaction that also records the next offset of
-every partition it read; the bus offsets are committed only after that transaction. A record
-re-delivered after a crash is skipped by offset, and were it applied again, the event-time rule in
-``Fact.supersedes`` would leave the state unchanged: each record changes state exactly once.
+Each polled batch is applied in one state-store transaction (which also records the next offset of
+every partition it read); the bus offsets are committed only after that transaction. A record
+re-delivered after a crash is applied again, and the event-time rule in ``Fact.supersedes`` leaves
+the state unchanged: each record changes state exactly once. (Offsets are deliberately not used to
+skip records: a replaced or truncated log would make stored offsets point past records never seen.)
 
 Applying a record marks its entity as waiting for evaluation (in the same transaction); processes are
 evaluated once the mediator has caught up with the bus, or when an entity has waited ``max_delay``.
@@ -74,7 +75,7 @@ class Mediator:
         self.topics = sorted(name for name, spec in bus.topics.items() if spec.entity is not None)
         if not self.topics:
             raise ConfigError("no entity topics in the topic list: nothing for the mediator to read")
-        self._applied = store.load_offsets(group)
+        self._ends: dict[TopicPartition, int] = {}  # last end offsets seen, refreshed when reached
 
     # -- one batch
 
@@ -112,8 +113,6 @@ class Mediator:
             for message in messages:
                 tp = (message.topic, message.partition)
                 offsets[tp] = max(offsets.get(tp, 0), message.offset + 1)
-                if message.offset < self._applied.get(tp, 0):
-                    continue  # already applied before a crash or rebalance
                 stats.consumed += 1
                 metrics.RECORDS_CONSUMED.labels(message.topic).inc()
                 try:
@@ -130,7 +129,6 @@ class Mediator:
             write_facts(conn, changed)
             mark_pending(conn, changed, now_ms())
             self.store.save_offsets(conn, self.group, offsets)
-        self._applied.update(offsets)
         if consumer is not None and offsets:
             consumer.commit({TopicPartition(t, p): o for (t, p), o in offsets.items()})
         if evaluate:
@@ -152,10 +150,10 @@ class Mediator:
             if len(waiting) < chunk:
                 return stats
 
-    def _evaluation_due(self) -> bool:
+    def _evaluation_due(self, consumer: Consumer) -> bool:
         with self.store.engine.connect() as conn:
             since = oldest_pending(conn)
-        return since is not None and (self.caught_up() or now_ms() - since >= self.max_delay_ms)
+        return since is not None and (now_ms() - since >= self.max_delay_ms or self.caught_up(consumer))
 
     def _changed_facts(self, conn: object, facts: list[Fact]) -> list[Fact]:
         if not facts:
@@ -246,17 +244,18 @@ class Mediator:
 
     # -- the loop
 
-    def applied_offset(self, topic: str, partition: int) -> int:
-        """The next offset of ``topic``/``partition`` this mediator's group has yet to apply."""
-        return self._applied.get((topic, partition), 0)
-
-    def caught_up(self) -> bool:
-        """Whether every record on the bus at this moment has been applied."""
-        for topic in self.topics:
+    def caught_up(self, consumer: Consumer) -> bool:
+        """Whether this member has applied everything on its partitions (False until it has some)."""
+        assigned = consumer.assignment()
+        if not assigned:
+            return False
+        if any(consumer.position(tp) < self._ends.get(tp, 0) for tp in assigned):
+            return False
+        # Positions reached the ends last seen: ask the bus whether more arrived since.
+        for topic in {tp.topic for tp in assigned}:
             for partition, end in self.bus.transport.end_offsets(topic).items():
-                if self.applied_offset(topic, partition) < end:
-                    return False
-        return True
+                self._ends[TopicPartition(topic, partition)] = end
+        return all(consumer.position(tp) >= self._ends.get(tp, 0) for tp in assigned)
 
     def run(
         self,
@@ -271,7 +270,7 @@ class Mediator:
         last_day = self.today()
         with self.bus.consumer(self.group, self.topics) as consumer:
             while not (stop and stop.is_set()):
-                if until_caught_up and self.caught_up():
+                if until_caught_up and self.caught_up(consumer):
                     total.add(self.evaluate_pending())
                     break
                 messages = consumer.poll(max_records=max_records, timeout=0.5)
@@ -281,7 +280,7 @@ class Mediator:
                     total.add(batch)
                     if progress:
                         progress(batch)
-                if self._evaluation_due():
+                if self._evaluation_due(consumer):
                     total.add(self.evaluate_pending())
                 if self.today() != last_day:
                     last_day = self.today()

@@ -6,11 +6,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from brokers import TansuBroker
 from databases import check_postgres, fresh_postgres_database
 
 from connectors.embedded import EmbeddedTransport
 from exchange.bus import Bus
 from exchange.state import StateStore
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TansuBroker]:
+    """A real Kafka-protocol broker (tansu) on a free loopback port for the whole session."""
+    broker = TansuBroker(tmp_path_factory.mktemp("tansu")).start()
+    yield broker
+    broker.stop()
 
 
 @pytest.fixture(scope="session")

@@ -73,7 +73,14 @@ class EmbeddedTransport(Transport):
     def __repr__(self) -> str:
         return f"EmbeddedTransport({str(self.path)!r})"
 
-    def create_topic(self, name: str, partitions: int | None = None) -> bool:
+    def create_topic(
+        self,
+        name: str,
+        partitions: int | None = None,
+        *,
+        replication_factor: int = 1,
+        config: dict[str, str] | None = None,
+    ) -> bool:
         """Create ``name`` (``default_partitions`` if ``partitions`` is None); False if it existed."""
         if not isinstance(name, str) or not _TOPIC_NAME.fullmatch(name) or name in {".", ".."}:
             raise ConfigError(f"invalid topic name {name!r}: use 1-249 of a-z A-Z 0-9 . _ -")

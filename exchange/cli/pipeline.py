@@ -56,11 +56,10 @@ def run_adapters(bus: Bus, store: StateStore, data_dir: Path, progress: Progress
 
 def run_mediator(bus: Bus, store: StateStore, settings: Settings, progress: Progress) -> MediatorStats:
     mediator = Mediator(bus, store, load_processes(enabled=settings.processes_enabled))
-    backlog = sum(
-        end - mediator.applied_offset(topic, partition)
-        for topic in mediator.topics
-        for partition, end in bus.transport.end_offsets(topic).items()
-    )
+    backlog = 0
+    for topic in mediator.topics:
+        committed = bus.transport.committed_offsets(mediator.group, topic)
+        backlog += sum(end - committed.get(p, 0) for p, end in bus.transport.end_offsets(topic).items())
     progress.mediator_total(backlog)
     return mediator.run(until_caught_up=True, progress=lambda batch: progress.mediator_batch(batch.consumed))
 
