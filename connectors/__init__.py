@@ -36,7 +36,9 @@ def embedded_path(url: str) -> Path:
     return Path(rest[1:])
 
 
-def open_transport(url: str) -> Transport:
+def open_transport(
+    url: str, *, kafka_client: str = "kafka-python", kafka_options: dict[str, object] | None = None
+) -> Transport:
     """Open the bus named by ``url`` (``embedded:///path`` or ``kafka://host:port[,host:port]``)."""
     if url.startswith(EMBEDDED_SCHEME):
         from connectors.embedded import EmbeddedTransport

@@ -17,6 +17,7 @@ from exchange.codec import AvroCodec
 from exchange.dead_letters import DeadLetter
 from exchange.errors import CodecError, ConfigError
 from exchange.registry import RegisteredSchema, SchemaRegistry, register_standards
+from exchange.settings import Settings
 from exchange.topics import DEAD_LETTER_TOPIC, TopicSpec, load_topics
 
 
@@ -38,8 +39,11 @@ class Bus:
         transport: Transport,
         registry: SchemaRegistry | None = None,
         topics: dict[str, TopicSpec] | None = None,
+        *,
+        replication_factor: int | None = None,
     ) -> None:
         self.transport = transport
+        self.replication_factor = replication_factor
         self.topics = topics or load_topics()
         self.registry = registry or SchemaRegistry()
         self.codec = AvroCodec(self.registry)
@@ -47,12 +51,18 @@ class Bus:
         self.schemas: dict[str, RegisteredSchema] = register_standards(self.registry, self.topics)
 
     @classmethod
-    def open(cls, url: str, registry: SchemaRegistry | None = None) -> Bus:
-        return cls(open_transport(url), registry)
+    def open(cls, settings: Settings, registry: SchemaRegistry | None = None) -> Bus:
+        return cls(transport_for(settings), registry, replication_factor=settings.topic_replication_factor)
 
-    def ensure_topics(self) -> None:
-        """Create every topic of the topic list that is missing."""
-        self.transport.ensure_topics((spec.name, spec.partitions) for spec in self.topics.values())
+    def ensure_topics(self) -> dict[str, bool]:
+        """Create every topic of the topic list that is missing; say which were created."""
+        existing = self.transport.topics()
+        created = {}
+        for spec in self.topics.values():
+            created[spec.name] = spec.name not in existing and self.transport.create_topic(
+                spec.name, spec.partitions, replication_factor=self.replication_factor or spec.replication_factor,
+                config=spec.kafka_config())
+        return created
 
     def spec(self, topic: str) -> TopicSpec:
         try:
@@ -76,6 +86,17 @@ class Bus:
 
     def close(self) -> None:
         self.transport.close()
+
+    def __enter__(self) -> Bus:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def transport_for(settings: Settings) -> Transport:
+    """The transport named by ``settings.bus_url``, with the Kafka client and options it selects."""
+    return open_transport(settings.bus_url, kafka_client=settings.kafka_client, kafka_options=settings.kafka_options())
 
 
 class Publisher:

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from exchange.errors import ConfigError
@@ -36,6 +36,21 @@ class Settings(BaseSettings):
     state_url: str = Field("", description="SQLAlchemy URL of the state store.")
     kafka_client: Literal["kafka-python", "confluent"] = "kafka-python"
     processes_enabled: list[str] | None = Field(None, description="Process ids to run; all when unset.")
+    topic_replication_factor: int | None = Field(None, ge=1, description="Overrides every topic's replication.")
+
+    # Kafka client settings, passed to the transport (names follow connectors.kafka.KafkaOptions).
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: str | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
+    kafka_linger_ms: int | None = Field(None, ge=0)
+    kafka_batch_size: int | None = Field(None, ge=1)
+    kafka_compression_type: str | None = None
+    kafka_session_timeout_ms: int | None = Field(None, ge=1000)
+    kafka_max_poll_interval_ms: int | None = Field(None, ge=1000)
 
     @field_validator("bus_url")
     @classmethod
@@ -65,6 +80,19 @@ class Settings(BaseSettings):
             self.bus_url = f"embedded:///{self.data_dir / 'bus.db'}"
         if not self.state_url:
             self.state_url = f"sqlite:///{self.data_dir / 'state.db'}"
+
+
+    def kafka_options(self) -> dict[str, Any]:
+        """The Kafka settings that were given, as keyword arguments for the transport's options."""
+        options: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            if name.startswith("kafka_") and name != "kafka_client":
+                value = getattr(self, name)
+                if isinstance(value, SecretStr):
+                    value = value.get_secret_value()
+                if value is not None:
+                    options[name.removeprefix("kafka_")] = str(value) if isinstance(value, Path) else value
+        return options
 
 
 def load_settings(**overrides: Any) -> Settings:

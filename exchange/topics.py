@@ -28,6 +28,13 @@ class TopicSpec(BaseModel):
     entity: str | None = Field(None, description="Entity type the records describe; None for non-entity topics.")
     fact_key: str | None = Field(None, description="Field telling apart several facts of one type per entity.")
     compatibility: str | None = Field(None, description="Subject's compatibility mode; default BACKWARD_TRANSITIVE.")
+    replication_factor: int = Field(1, ge=1, description="Copies of each partition on a Kafka cluster.")
+    retention_ms: int = Field(-1, ge=-1, description="How long Kafka keeps messages; -1 forever (rebuilds need it).")
+    config: dict[str, str] = Field(default_factory=dict, description="Further Kafka topic configs.")
+
+    def kafka_config(self) -> dict[str, str]:
+        """Topic configs for ``create_topic`` (retention and anything set under ``config``)."""
+        return {"retention.ms": str(self.retention_ms), **self.config}
 
     @property
     def subject(self) -> str:
@@ -39,7 +46,8 @@ def load_topics(path: Path = TOPICS_FILE) -> dict[str, TopicSpec]:
     """Every topic in ``path``, by name."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return {name: TopicSpec(name=name, **spec) for name, spec in raw["topics"].items()}
+        defaults = raw.get("defaults", {})
+        return {name: TopicSpec(name=name, **(defaults | spec)) for name, spec in raw["topics"].items()}
     except (OSError, KeyError, TypeError, yaml.YAMLError, ValidationError) as exc:
         raise ConfigError(f"cannot load topic list {path}: {exc}") from exc
 

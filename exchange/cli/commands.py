@@ -10,8 +10,7 @@ from typing import Any
 import click
 
 from adapters import ADAPTERS, get_adapter
-from connectors import open_transport
-from exchange.bus import Bus
+from exchange.bus import Bus, transport_for
 from exchange.cli.main import cli, emit_json, settings_from
 from exchange.cli.pipeline import open_state_and_bus
 from exchange.dead_letters import DeadLetter
@@ -100,13 +99,17 @@ def topics() -> None:
 
 @topics.command("create")
 @data_dir_option
-def topics_create(data_dir: Path | None) -> None:
-    """Create every topic of the topic list that is missing (idempotent)."""
-    with open_transport(settings_from(data_dir).bus_url) as transport:
-        existing = transport.topics()
-        for spec in load_topics().values():
-            created = spec.name not in existing and transport.create_topic(spec.name, spec.partitions)
-            click.echo(f"{spec.name}: {'created' if created else 'exists'}")
+@json_option
+def topics_create(data_dir: Path | None, as_json: bool) -> None:
+    """Create every topic of schemas/topics.yaml that is missing, with its partitions, replication and
+    retention (idempotent)."""
+    with Bus.open(settings_from(data_dir)) as bus:
+        created = bus.ensure_topics()
+    if as_json:
+        emit_json(created)
+        return
+    for name, was_created in created.items():
+        click.echo(f"{name}: {'created' if was_created else 'exists'}")
 
 
 @topics.command("list")
@@ -114,7 +117,7 @@ def topics_create(data_dir: Path | None) -> None:
 @json_option
 def topics_list(data_dir: Path | None, as_json: bool) -> None:
     """Topics on the bus with their partitions and message counts."""
-    with open_transport(settings_from(data_dir).bus_url) as transport:
+    with transport_for(settings_from(data_dir)) as transport:
         rows = [{"topic": name, "partitions": info.partitions, "messages": sum(transport.end_offsets(name).values())}
                 for name, info in sorted(transport.topics().items())]
     if as_json:
@@ -131,11 +134,13 @@ def topics_list(data_dir: Path | None, as_json: bool) -> None:
 def topics_describe(topic: str, data_dir: Path | None, as_json: bool) -> None:
     """One topic: partitions, end offsets and its schema subject."""
     spec = load_topics().get(topic)
-    with open_transport(settings_from(data_dir).bus_url) as transport:
+    with transport_for(settings_from(data_dir)) as transport:
         if topic not in transport.topics():
             raise click.ClickException(f"no topic {topic!r} on the bus")
         ends = transport.end_offsets(topic)
     data = {"topic": topic, "subject": spec.subject if spec else None, "key": spec.key if spec else None,
+            "replication_factor": spec.replication_factor if spec else None,
+            "config": spec.kafka_config() if spec else {},
             "partitions": {str(p): {"end_offset": e} for p, e in sorted(ends.items())}}
     if as_json:
         emit_json(data)
@@ -192,7 +197,7 @@ def lag(data_dir: Path | None, as_json: bool) -> None:
     """Records on the bus not yet applied by the mediator, per topic and partition."""
     settings = settings_from(data_dir)
     rows = []
-    with open_transport(settings.bus_url) as transport:
+    with transport_for(settings) as transport:
         for name, spec in sorted(load_topics().items()):
             if spec.entity is None or name not in transport.topics():
                 continue
@@ -216,7 +221,7 @@ def dlq() -> None:
 
 
 def _dead_letters(settings: Settings) -> list[tuple[int, int, DeadLetter]]:
-    bus = Bus.open(settings.bus_url)
+    bus = Bus.open(settings)
     letters = []
     try:
         if DEAD_LETTER_TOPIC not in bus.transport.topics():

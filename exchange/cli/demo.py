@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TextColu
 from rich.progress import Progress as RichProgress
 from rich.table import Table
 
-from connectors import open_transport
+from exchange.bus import transport_for
 from exchange.cli.main import cli, emit_json, settings_from
 from exchange.cli.pipeline import PipelineRun, Progress, run_township
 from exchange.clock import today_local
@@ -69,7 +69,7 @@ def summarise(run: PipelineRun, settings: Settings) -> dict[str, Any]:
     with store.engine.connect() as conn:
         counts = form_counts(conn)
     store.close()
-    with open_transport(settings.bus_url) as transport:
+    with transport_for(settings) as transport:
         dead_letters = sum(transport.end_offsets(DEAD_LETTER_TOPIC).values())
     return {
         "this_run": {

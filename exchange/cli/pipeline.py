@@ -40,7 +40,7 @@ def open_state_and_bus(settings: Settings) -> tuple[StateStore, Bus]:
     """The state store (tables created) and the bus over it (registry in the store, topics created)."""
     store = StateStore(settings.state_url)
     store.create_schema()
-    bus = Bus.open(settings.bus_url, sql_registry(store))
+    bus = Bus.open(settings, sql_registry(store))
     bus.ensure_topics()
     return store, bus
 

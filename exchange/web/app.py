@@ -8,8 +8,8 @@ from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 
-from connectors import open_transport
 from exchange import __version__
+from exchange.bus import transport_for
 from exchange.errors import RegistryError
 from exchange.registry.sql_store import sql_registry
 from exchange.settings import Settings
@@ -31,7 +31,7 @@ def create_app(settings: Settings, store: StateStore | None = None) -> FastAPI:
     # State metrics live in a registry of this app's own, so several apps in one process never clash.
     state_registry = CollectorRegistry(auto_describe=True)
     state_registry.register(StateCollector(store))
-    state_registry.register(BusCollector(settings.bus_url))
+    state_registry.register(BusCollector(settings))
 
     @app.exception_handler(HTTPException)
     async def _problem(request: Request, exc: HTTPException) -> JSONResponse:
@@ -90,7 +90,7 @@ def create_app(settings: Settings, store: StateStore | None = None) -> FastAPI:
         except Exception as exc:  # any failure means not ready; the reason goes to the caller
             problems.append(f"state store: {type(exc).__name__}: {exc}")
         try:
-            with open_transport(settings.bus_url) as transport:
+            with transport_for(settings) as transport:
                 transport.topics()
         except Exception as exc:
             problems.append(f"bus: {type(exc).__name__}: {exc}")

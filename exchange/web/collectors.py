@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from connectors import open_transport
+from exchange.bus import transport_for
 from exchange.mediator import GROUP
+from exchange.settings import Settings
 from exchange.state import StateStore
 from exchange.state.forms import form_counts
 from exchange.topics import load_topics
@@ -45,8 +46,8 @@ class StateCollector(Collector):
 class BusCollector(Collector):
     """Messages per topic and the mediator's lag per partition, read from the bus at scrape time."""
 
-    def __init__(self, bus_url: str, group: str = GROUP) -> None:
-        self.bus_url = bus_url
+    def __init__(self, settings: Settings, group: str = GROUP) -> None:
+        self.settings = settings
         self.group = group
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
@@ -54,7 +55,7 @@ class BusCollector(Collector):
         lag = GaugeMetricFamily("exchange_consumer_lag_messages", "Messages not yet applied by a consumer group.",
                                 labels=["group", "topic", "partition"])
         try:
-            with open_transport(self.bus_url) as transport:
+            with transport_for(self.settings) as transport:
                 for topic in sorted(transport.topics()):
                     ends = transport.end_offsets(topic)
                     messages.add_metric([topic], sum(ends.values()))
