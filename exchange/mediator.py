@@ -192,15 +192,13 @@ class Mediator:
 
     def _dead_letter(self, message: Message, exc: Exception) -> DeadLetter:
         spec = self.bus.topics.get(message.topic)
-        return DeadLetter(
+        return DeadLetter.for_message(
+            message,
             reason=getattr(exc, "reason", "invalid_record"),
             detail=f"{type(exc).__name__}: {exc}",
             stage="mediator",
-            origin=f"{message.topic}/{message.partition}@{message.offset}",
-            payload=message.value or b"",
             department=spec.department if spec else None,
             record_type=spec.record_type if spec else None,
-            target_topic=message.topic,
         )
 
     @staticmethod

@@ -185,6 +185,12 @@ def test_undecodable_message_becomes_a_dead_letter_and_does_not_block(bus: Bus, 
     assert letter["reason"] == "unknown_schema_id"
     assert letter["origin"].startswith(f"{RESIDENTS}/")
     assert letter["payload"] == b"\x00\x00\x00\x00\x09garbage"
+    headers = dict(message.headers)
+    assert headers["error.reason"] == b"unknown_schema_id"
+    assert headers["error.topic"] == RESIDENTS.encode()
+    assert int(headers["error.offset"]) == 0
+    assert int(headers["error.timestamp"]) > 0
+    assert "error.partition" in headers
 
 
 def test_offsets_are_committed_only_after_state(bus: Bus, store: StateStore, monkeypatch: pytest.MonkeyPatch) -> None:
