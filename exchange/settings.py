@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     kafka_linger_ms: int | None = Field(None, ge=0)
     kafka_batch_size: int | None = Field(None, ge=1)
     kafka_compression_type: str | None = None
+    kafka_request_timeout_ms: int | None = Field(None, ge=100)
+    kafka_delivery_timeout_ms: int | None = Field(None, ge=100)
     kafka_session_timeout_ms: int | None = Field(None, ge=1000)
     kafka_max_poll_interval_ms: int | None = Field(None, ge=1000)
 
