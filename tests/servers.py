@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,10 @@ from pathlib import Path
 
 import httpx
 
+from connectors.tansu import free_port
+
+__all__ = ["EXCHANGE", "clean_env", "free_port", "running"]
+
 EXCHANGE = [sys.executable, "-m", "exchange"]
 
 
@@ -21,12 +24,6 @@ def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("EXCHANGE_")}
     env.update(extra)
     return env
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager
