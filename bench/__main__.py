@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import codec
+from bench import codec, transport
 
-BENCHES: dict[str, Callable[[Sequence[str] | None], int]] = {"codec": codec.main}
+BENCHES: dict[str, Callable[[Sequence[str] | None], int]] = {"codec": codec.main, "transport": transport.main}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
