@@ -14,6 +14,7 @@ from exchange.bus import Bus, transport_for
 from exchange.cli.main import cli, emit_json, settings_from
 from exchange.cli.pipeline import open_state_and_bus
 from exchange.dead_letters import DeadLetter
+from exchange.errors import SourceError, TransportError
 from exchange.mediator import GROUP, Mediator
 from exchange.processes import load_processes
 from exchange.processes.definition import load_process
@@ -78,8 +79,15 @@ def run_adapter(name: str, source: str, every: str | None, data_dir: Path | None
     store, bus = open_state_and_bus(settings)
     stop = _stop_on_signals()
     while True:
-        stats = adapter.run(bus, adapter.source(source), store)
-        click.echo(f"{name}: read {stats.read:,}, published {stats.published:,}, rejected {stats.rejected:,}")
+        try:
+            stats = adapter.run(bus, adapter.source(source), store)
+        except (TransportError, SourceError) as exc:
+            if interval is None:
+                raise
+            # The watermark stayed before the failed batch: the next run publishes it again.
+            click.echo(f"{name}: run failed, retrying in {every}: {exc}", err=True)
+        else:
+            click.echo(f"{name}: read {stats.read:,}, published {stats.published:,}, rejected {stats.rejected:,}")
         if interval is None or stop.wait(interval):
             break
 
