@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from connectors.base import Consumer, Delivery, Message, Producer, TopicInfo, TopicPartition, Transport
 from exchange.errors import ConfigError
@@ -36,14 +37,34 @@ def embedded_path(url: str) -> Path:
     return Path(rest[1:])
 
 
+KAFKA_SCHEME = "kafka://"
+KAFKA_CLIENTS = ("kafka-python", "confluent")
+
+
 def open_transport(
-    url: str, *, kafka_client: str = "kafka-python", kafka_options: dict[str, object] | None = None
+    url: str, *, kafka_client: str = "kafka-python", kafka_options: dict[str, Any] | None = None
 ) -> Transport:
-    """Open the bus named by ``url`` (``embedded:///path`` or ``kafka://host:port[,host:port]``)."""
+    """Open the bus named by ``url`` (``embedded:///path`` or ``kafka://host:port[,host:port]``).
+
+    For Kafka, ``kafka_client`` picks the client library (``kafka-python``, or ``confluent`` for
+    confluent-kafka) and ``kafka_options`` overrides :class:`~connectors.kafka.KafkaOptions` fields.
+    """
     if url.startswith(EMBEDDED_SCHEME):
         from connectors.embedded import EmbeddedTransport
 
         return EmbeddedTransport(embedded_path(url))
-    if url.startswith("kafka://"):
-        raise ConfigError("the Kafka transport is not available in this build yet; use embedded:///path")
+    if url.startswith(KAFKA_SCHEME):
+        if kafka_client not in KAFKA_CLIENTS:
+            raise ConfigError(f"unknown Kafka client {kafka_client!r}: expected one of {', '.join(KAFKA_CLIENTS)}")
+        from connectors.kafka.options import KafkaOptions
+
+        options = KafkaOptions.from_url(url, **(kafka_options or {}))
+        if kafka_client == "confluent":
+            # Imported only when chosen: confluent-kafka is an optional dependency.
+            from connectors.kafka.confluent import ConfluentTransport
+
+            return ConfluentTransport(options)
+        from connectors.kafka.kafka_python import KafkaTransport
+
+        return KafkaTransport(options)
     raise ConfigError(f"unknown bus URL scheme in {url!r}: expected embedded:/// or kafka://")

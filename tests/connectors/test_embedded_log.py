@@ -1,4 +1,7 @@
-"""The embedded SQLite log: produce, partitioning, consumer groups, offsets, and sharing one file."""
+"""The embedded SQLite log: what only it does (atomic flushes, leases, one file shared by processes).
+
+What every transport does is tested once for all of them in ``test_transport_contract.py``.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ from hypothesis import strategies as st
 from connectors import open_transport
 from connectors.base import Consumer, Message, TopicPartition, partition_for
 from connectors.embedded import EmbeddedTransport
-from exchange.errors import ConfigError, DeliveryError, TopicNotFound, TransportError
+from exchange.errors import DeliveryError, TopicNotFound, TransportError
 
 REPO = Path(__file__).resolve().parents[2]
 TOPIC = "civil-affairs.residents"
@@ -77,19 +80,6 @@ def test_create_topic_reports_existing_and_lists_topics(log: EmbeddedTransport) 
     assert log.end_offsets(TOPIC) == {0: 0, 1: 0, 2: 0, 3: 0}
 
 
-@pytest.mark.parametrize("name", ["", "has space", "x" * 250, ".", "..", "居民", "a/b"])
-def test_create_topic_rejects_names_kafka_rejects(log: EmbeddedTransport, name: str) -> None:
-    """Topic names follow Kafka's rule, so every embedded topic can move to a cluster."""
-    with pytest.raises(ConfigError, match="invalid topic name"):
-        log.create_topic(name, 1)
-
-
-def test_create_topic_rejects_zero_partitions(log: EmbeddedTransport) -> None:
-    """A topic needs at least one partition."""
-    with pytest.raises(ConfigError, match="at least 1 partition"):
-        log.create_topic("empty", 0)
-
-
 def test_open_transport_creates_file_and_parent_folders(tmp_path: Path) -> None:
     """An embedded:/// URL opens the log, creating missing folders, in WAL mode."""
     path = tmp_path / "deep" / "er" / "bus.db"
@@ -100,30 +90,6 @@ def test_open_transport_creates_file_and_parent_folders(tmp_path: Path) -> None:
 
 
 # --- producing --------------------------------------------------------------------------------
-
-
-def test_keyed_messages_land_on_kafka_partition(log: EmbeddedTransport) -> None:
-    """A keyed message goes to partition_for(key), the same partition every time."""
-    keys = [b"110105194912310021", b"household-7", b"", b"\xff\x00"]
-    with log.producer() as producer:
-        for _ in range(3):
-            for key in keys:
-                producer.send(TOPIC, b"v", key=key)
-        deliveries = producer.flush()
-    assert [d.partition for d in deliveries] == [partition_for(k, 4) for k in keys] * 3
-
-
-def test_flush_returns_consecutive_offsets_in_send_order(log: EmbeddedTransport) -> None:
-    """Deliveries come back in send order with consecutive offsets per partition, across flushes."""
-    with log.producer() as producer:
-        for i in range(5):
-            producer.send(TOPIC, b"%d" % i, partition=2)
-        first = producer.flush()
-        for i in range(3):
-            producer.send(TOPIC, b"%d" % i, partition=2)
-        second = producer.flush()
-    assert [(d.topic, d.partition, d.offset) for d in first + second] == [(TOPIC, 2, i) for i in range(8)]
-    assert log.end_offsets(TOPIC) == {0: 0, 1: 0, 2: 8, 3: 0}
 
 
 def test_unkeyed_messages_spread_round_robin(log: EmbeddedTransport) -> None:
@@ -186,33 +152,6 @@ def test_flush_blocked_past_busy_timeout_delivers_nothing(tmp_path: Path) -> Non
             holder.close()
             producer.send(TOPIC, b"v")
             assert [d.offset for d in producer.flush()] == [0]
-
-
-def test_headers_and_none_key_and_value_round_trip(log: EmbeddedTransport) -> None:
-    """Headers (repeated names, empty or binary values), None keys, None or empty values read back exactly."""
-    headers = [("trace", b"\x00\xff"), ("来源", b""), ("trace", b"second")]
-    with log.producer() as producer:
-        producer.send(TOPIC, None, key=b"k", headers=headers)
-        producer.send(TOPIC, b"", key=b"k")
-        buffer = bytearray(b"payload")  # any bytes-like value is accepted, and copied
-        producer.send(TOPIC, buffer, key=None, partition=partition_for(b"k", 4))  # type: ignore[arg-type]
-        buffer[:] = b"changed"
-        producer.flush()
-    with log.consumer("g", [TOPIC]) as consumer:
-        tombstone, empty, unkeyed = read_all(consumer)
-    assert (tombstone.key, tombstone.value, tombstone.headers) == (b"k", None, headers)
-    assert tombstone.header("trace") == b"second"
-    assert (empty.value, empty.headers) == (b"", [])
-    assert (unkeyed.key, unkeyed.value) == (None, b"payload")
-
-
-def test_send_rejects_text_payloads(log: EmbeddedTransport) -> None:
-    """A str key, value or header value is refused at send rather than stored as TEXT."""
-    with log.producer() as producer:
-        with pytest.raises(TypeError, match="value must be bytes"):
-            producer.send(TOPIC, "text")  # type: ignore[arg-type]
-        with pytest.raises(TypeError, match="header"):
-            producer.send(TOPIC, b"v", headers=[("h", "text")])  # type: ignore[list-item]
 
 
 def test_timestamps_default_to_now_and_keep_given_ones(log: EmbeddedTransport) -> None:
@@ -338,62 +277,6 @@ def test_members_with_different_subscriptions_share_only_common_topics(log: Embe
     wide.close()
 
 
-def test_another_group_reads_everything_independently(log: EmbeddedTransport) -> None:
-    """Each group has its own offsets: one group's commits do not move another's."""
-    produce(log, 20)
-    with log.consumer("mediator", [TOPIC]) as mediator:
-        assert len(read_all(mediator)) == 20
-        mediator.commit()
-    with log.consumer("audit", [TOPIC]) as audit:
-        assert len(read_all(audit)) == 20
-    assert sum(log.committed_offsets("mediator", TOPIC).values()) == 20
-    assert log.committed_offsets("audit", TOPIC) == {}
-
-
-def test_seek_replays_from_any_offset(log: EmbeddedTransport) -> None:
-    """Seeking moves the next read, so a member can replay a partition from any offset or the start."""
-    tp = TopicPartition(TOPIC, 1)
-    with log.producer() as producer:
-        for i in range(5):
-            producer.send(TOPIC, b"%d" % i, partition=1)
-        producer.flush()
-    with log.consumer("g", [TOPIC]) as consumer:
-        assert len(read_all(consumer)) == 5
-        assert consumer.position(tp) == 5
-        consumer.seek(tp, 3)
-        assert [m.offset for m in read_all(consumer)] == [3, 4]
-        consumer.seek_to_beginning(tp)
-        assert [m.value for m in read_all(consumer)] == [b"0", b"1", b"2", b"3", b"4"]
-        with pytest.raises(ValueError, match=">= 0"):
-            consumer.seek(tp, -1)
-
-
-def test_seek_on_a_partition_not_assigned_raises(log: EmbeddedTransport) -> None:
-    """A member cannot seek or ask the position of a partition it does not hold."""
-    with log.consumer("g", [TOPIC]) as consumer:
-        with pytest.raises(TransportError, match="not assigned"):
-            consumer.seek(TopicPartition(TOPIC, 9), 0)
-        with pytest.raises(TransportError, match="not assigned"):
-            consumer.position(TopicPartition("other", 0))
-
-
-def test_offsets_for_time_finds_earliest_message_at_or_after(log: EmbeddedTransport) -> None:
-    """offsets_for_time gives the first offset whose timestamp is >= t, or the end offset."""
-    tp = TopicPartition(TOPIC, 0)
-    with log.producer() as producer:
-        for ts in (1_000, 2_000, 1_500, 3_000):  # producers may send out of time order
-            producer.send(TOPIC, b"v", partition=0, timestamp_ms=ts)
-        producer.flush()
-    with log.consumer("g", [TOPIC]) as consumer:
-        assert consumer.offsets_for_time(tp, 0) == 0
-        assert consumer.offsets_for_time(tp, 1_200) == 1
-        assert consumer.offsets_for_time(tp, 2_500) == 3
-        assert consumer.offsets_for_time(tp, 9_999) == 4
-        assert consumer.offsets_for_time(TopicPartition(TOPIC, 3), 0) == 0
-        consumer.seek(tp, consumer.offsets_for_time(tp, 2_000))
-        assert [m.timestamp_ms for m in read_all(consumer)] == [2_000, 1_500, 3_000]
-
-
 def test_commit_by_a_member_that_lost_its_lease_is_refused(tmp_path: Path) -> None:
     """A member silent past its session timeout loses its partitions, and its late commit raises."""
     path = tmp_path / "bus.db"
@@ -416,16 +299,6 @@ def test_commit_by_a_member_that_lost_its_lease_is_refused(tmp_path: Path) -> No
         zombie.close()
 
 
-def test_commit_of_given_offsets_and_committed(log: EmbeddedTransport) -> None:
-    """commit() stores exactly the offsets given, and committed() reads them back."""
-    tp = TopicPartition(TOPIC, 2)
-    with log.consumer("g", [TOPIC]) as consumer:
-        consumer.commit({tp: 7})
-        assert consumer.committed(tp) == 7
-        assert consumer.committed(TopicPartition(TOPIC, 0)) is None
-    assert log.committed_offsets("g", TOPIC) == {2: 7}
-
-
 def test_delete_group_is_refused_while_members_live(log: EmbeddedTransport) -> None:
     """delete_group refuses a group with live members and otherwise forgets its offsets."""
     consumer = log.consumer("g", [TOPIC])
@@ -435,26 +308,6 @@ def test_delete_group_is_refused_while_members_live(log: EmbeddedTransport) -> N
     consumer.close()
     log.delete_group("g")
     assert log.committed_offsets("g", TOPIC) == {}
-
-
-def test_closing_the_transport_makes_its_members_leave(tmp_path: Path) -> None:
-    """Closing a transport makes its consumers leave, so another member takes their partitions at once."""
-    path = tmp_path / "bus.db"
-    with open_log(path) as other:
-        other.create_topic("one", 1)
-        first = open_log(path)
-        first.consumer("g", ["one"])
-        with other.consumer("g", ["one"]) as waiting:
-            assert waiting.assignment() == set()
-            first.close()
-            waiting.poll(timeout=0)
-            assert waiting.assignment() == {TopicPartition("one", 0)}
-
-
-def test_consumer_wants_a_list_of_topics(log: EmbeddedTransport) -> None:
-    """Passing one topic name as a string is refused rather than read as a list of letters."""
-    with pytest.raises(ConfigError, match="list of topic names"):
-        log.consumer("g", TOPIC)
 
 
 # --- sharing the file between processes -------------------------------------------------------
