@@ -697,15 +697,16 @@ class ConfluentConsumer(Consumer):
         self._assigned(tp)
         if tp in self._positions:
             return self._positions[tp]
-        # Nothing read or sought yet: the group's committed offset, else where "earliest" starts.
+        # Nothing read or sought yet: the group's committed offset, else where "earliest" starts. Both cost
+        # a broker round trip, so the answer is kept until a read or a seek moves the position.
         committed = self.committed(tp)
-        if committed is not None:
-            return committed
-        with _kafka_errors(f"reading the start offset of {tp}"):
-            low, _ = self._consumer.get_watermark_offsets(
-                KafkaTopicPartition(tp.topic, tp.partition), timeout=self._transport.timeout
-            )
-        return int(low)
+        if committed is None:
+            with _kafka_errors(f"reading the start offset of {tp}"):
+                committed, _ = self._consumer.get_watermark_offsets(
+                    KafkaTopicPartition(tp.topic, tp.partition), timeout=self._transport.timeout
+                )
+        self._positions[tp] = int(committed)
+        return int(committed)
 
     def offsets_for_time(self, tp: TopicPartition, timestamp_ms: int) -> int:
         self._check_open()
