@@ -30,9 +30,9 @@ class TopicInfo:
     partitions: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass costs ~1 µs more per message on the consume path
 class Message:
-    """One message read from the bus."""
+    """One message read from the bus (treat as read-only)."""
 
     topic: str
     partition: int

@@ -51,6 +51,8 @@ __all__ = ["ConfluentConsumer", "ConfluentProducer", "ConfluentTransport"]
 
 log = logging.getLogger(__name__)
 
+NO_TIMESTAMP = confluent_kafka.TIMESTAMP_NOT_AVAILABLE
+
 _TOPIC_NAME = re.compile(r"[a-zA-Z0-9._-]{1,249}")
 # Errors that mean a request was wrong, not that the bus failed.
 _CONFIG_ERRORS = {
@@ -618,6 +620,7 @@ class ConfluentConsumer(Consumer):
 
     def _messages(self, raw: list[Any]) -> list[Message]:
         records: list[Message] = []
+        append = records.append  # the loop below is the consume hot path: keep lookups out of it
         last: dict[tuple[str, int], int] = {}
         for item in raw:
             error = item.error()
@@ -632,17 +635,9 @@ class ConfluentConsumer(Consumer):
             kind, timestamp = item.timestamp()
             topic, partition, offset = item.topic(), item.partition(), item.offset()
             headers = item.headers()
-            records.append(
-                Message(
-                    topic,
-                    partition,
-                    offset,
-                    item.key(),
-                    item.value(),
-                    timestamp if kind != confluent_kafka.TIMESTAMP_NOT_AVAILABLE else -1,
-                    [(name, value or b"") for name, value in headers] if headers else [],
-                )
-            )
+            append(Message(topic, partition, offset, item.key(), item.value(),
+                           timestamp if kind != NO_TIMESTAMP else -1,
+                           [(name, value or b"") for name, value in headers] if headers else []))
             last[topic, partition] = offset
         for (topic, partition), offset in last.items():
             self._positions[TopicPartition(topic, partition)] = offset + 1
