@@ -89,3 +89,17 @@ def test_demo_refuses_a_folder_holding_another_township(town: Path) -> None:
     result = CliRunner().invoke(cli, ["demo", "--residents", "999", "--data-dir", str(town), "--no-serve"])
     assert result.exit_code == 1
     assert "another --data-dir" in result.output
+
+
+def test_topics_are_provisioned_on_kafka_idempotently(kafka_broker: Any, tmp_path: Path) -> None:
+    """`topics create` makes every topic of topics.yaml on a real broker once, with its partitions and retention."""
+    env = {"EXCHANGE_BUS_URL": kafka_broker.url, "EXCHANGE_DATA_DIR": str(tmp_path)}
+    first = json.loads(invoke("topics", "create", "--json", env=env).output)
+    second = json.loads(invoke("topics", "create", "--json", env=env).output)
+    assert set(first) == set(second)
+    assert "public-security.residents" in first
+    assert not any(second.values())  # everything existed the second time
+    described = json.loads(invoke("topics", "describe", "exchange.dead-letters", "--json", env=env).output)
+    assert described["config"]["retention.ms"] == "15552000000"
+    listed = {row["topic"]: row["partitions"] for row in json.loads(invoke("topics", "list", "--json", env=env).output)}
+    assert listed["public-security.residents"] == 4
