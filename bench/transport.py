@@ -161,8 +161,10 @@ def raw_confluent_consume(bootstrap: str, topic: str, count: int) -> tuple[int, 
     consumer.subscribe([topic])
     seen, first = 0, 0.0
     while seen < count:
-        # The least any consumer does with a message: check it, take its key and value.
-        got = sum(1 for m in consumer.consume(5000, timeout=5.0) if m.error() is None and (m.key(), m.value()))
+        # The least a consumer that commits does with a message: check it, take its key and value, and
+        # note where it sat.
+        got = sum(1 for m in consumer.consume(5000, timeout=5.0)
+                  if m.error() is None and (m.key(), m.value(), m.topic(), m.partition(), m.offset()))
         if got and not seen:
             first = time.perf_counter()
         seen += got

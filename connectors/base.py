@@ -54,9 +54,9 @@ class Message:
         return None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is built per acknowledged message (see Message)
 class Delivery:
-    """Where an acknowledged message landed."""
+    """Where an acknowledged message landed (treat as read-only)."""
 
     topic: str
     partition: int
