@@ -9,11 +9,15 @@ Offsets follow Kafka's convention: a committed offset is the offset of the *next
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from connectors.partitioner import partition_for
+from exchange.errors import ConfigError
+
+_TOPIC_NAME = re.compile(r"[a-zA-Z0-9._-]{1,249}")  # Kafka's rule, so topic names carry over to a cluster
 
 Headers = list[tuple[str, bytes]]
 
@@ -207,7 +211,28 @@ class Transport(ABC):
         self.close()
 
 
+def check_topic_name(name: object) -> str:
+    """``name`` if Kafka would accept it as a topic name; ConfigError otherwise."""
+    if not isinstance(name, str) or not _TOPIC_NAME.fullmatch(name) or name in {".", ".."}:
+        raise ConfigError(f"invalid topic name {name!r}: use 1-249 of a-z A-Z 0-9 . _ -")
+    return name
+
+
+def check_subscription(group: object, topics: object) -> list[str]:
+    """The distinct topic names of a subscription; ConfigError for an empty group or topic list."""
+    if not group or not isinstance(group, str):
+        raise ConfigError(f"a consumer group needs a non-empty name, got {group!r}")
+    if isinstance(topics, str | bytes) or not isinstance(topics, Iterable):
+        raise ConfigError(f"subscribe to a non-empty list of topic names, got {topics!r}")
+    names = list(dict.fromkeys(topics))
+    if not names:
+        raise ConfigError(f"subscribe to a non-empty list of topic names, got {topics!r}")
+    return names
+
+
 __all__ = [
     "Consumer", "Delivery", "Headers", "Message", "Producer", "TopicInfo", "TopicPartition", "Transport",
+    "check_subscription",
+    "check_topic_name",
     "partition_for",
 ]

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from connectors.base import Consumer, Producer, TopicInfo, Transport
+from connectors.base import Consumer, Producer, TopicInfo, Transport, check_subscription, check_topic_name
 from connectors.embedded.consumer import EmbeddedConsumer
 from connectors.embedded.group import committed_offsets
 from connectors.embedded.producer import EmbeddedProducer
@@ -21,8 +20,6 @@ from connectors.embedded.store import (
     transaction,
 )
 from exchange.errors import ConfigError, TopicNotFound, TransportError
-
-_TOPIC_NAME = re.compile(r"[a-zA-Z0-9._-]{1,249}")  # Kafka's rule, so topics carry over to a cluster
 
 
 class EmbeddedTransport(Transport):
@@ -82,8 +79,7 @@ class EmbeddedTransport(Transport):
         config: dict[str, str] | None = None,
     ) -> bool:
         """Create ``name`` (``default_partitions`` if ``partitions`` is None); False if it existed."""
-        if not isinstance(name, str) or not _TOPIC_NAME.fullmatch(name) or name in {".", ".."}:
-            raise ConfigError(f"invalid topic name {name!r}: use 1-249 of a-z A-Z 0-9 . _ -")
+        check_topic_name(name)
         count = self._default_partitions if partitions is None else partitions
         if not isinstance(count, int) or count < 1:
             raise ConfigError(f"topic {name!r} needs at least 1 partition, got {count!r}")
@@ -109,10 +105,7 @@ class EmbeddedTransport(Transport):
 
     def consumer(self, group: str, topics: Sequence[str], *, client_id: str | None = None) -> Consumer:
         """A new member of ``group``; it joins at once and leases its share of the partitions."""
-        if not group or not isinstance(group, str):
-            raise ConfigError(f"a consumer group needs a non-empty name, got {group!r}")
-        if isinstance(topics, str) or not (names := list(dict.fromkeys(topics))):
-            raise ConfigError(f"subscribe to a non-empty list of topic names, got {topics!r}")
+        names = check_subscription(group, topics)
         known = self._topic_rows()
         missing = [name for name in names if name not in known]
         if missing:

@@ -20,7 +20,6 @@ Two things are worked around rather than trusted: ListOffsets answers some broke
 from __future__ import annotations
 
 import logging
-import re
 import socket
 import threading
 import time
@@ -33,7 +32,15 @@ import kafka.errors as kafka_errors
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka import TopicPartition as KafkaTopicPartition
 
-from connectors.base import Consumer, Producer, TopicInfo, TopicPartition, Transport
+from connectors.base import (
+    Consumer,
+    Producer,
+    TopicInfo,
+    TopicPartition,
+    Transport,
+    check_subscription,
+    check_topic_name,
+)
 from connectors.kafka.kafka_python_consumer import KafkaPythonConsumer
 from connectors.kafka.kafka_python_errors import kafka_errors_as_transport, reason
 from connectors.kafka.kafka_python_producer import KafkaPythonProducer
@@ -45,7 +52,6 @@ __all__ = ["KafkaTransport"]
 
 log = logging.getLogger(__name__)
 
-_TOPIC_NAME = re.compile(r"[a-zA-Z0-9._-]{1,249}")  # Kafka's rule
 _UNKNOWN_TOPIC = kafka_errors.UnknownTopicOrPartitionError.errno
 _METADATA_MAX_AGE = 300.0  # seconds, as Kafka's metadata.max.age.ms
 
@@ -207,8 +213,7 @@ class KafkaTransport(Transport):
         ``partitions`` defaults to ``options.default_partitions`` (else the broker's default), and
         ``replication_factor`` to ``options.default_replication_factor``.
         """
-        if not isinstance(name, str) or not _TOPIC_NAME.fullmatch(name) or name in {".", ".."}:
-            raise ConfigError(f"invalid topic name {name!r}: use 1-249 of a-z A-Z 0-9 . _ -")
+        check_topic_name(name)
         count = self.options.default_partitions if partitions is None else partitions
         if count is not None and (not isinstance(count, int) or count < 1):
             raise ConfigError(f"topic {name!r} needs at least 1 partition, got {count!r}")
@@ -261,10 +266,7 @@ class KafkaTransport(Transport):
 
     def consumer(self, group: str, topics: Sequence[str], *, client_id: str | None = None) -> Consumer:
         """A new member of ``group``; it joins, and gets partitions, during its first polls."""
-        if not group or not isinstance(group, str):
-            raise ConfigError(f"a consumer group needs a non-empty name, got {group!r}")
-        if isinstance(topics, str) or not (names := list(dict.fromkeys(topics))):
-            raise ConfigError(f"subscribe to a non-empty list of topic names, got {topics!r}")
+        names = check_subscription(group, topics)
         for name in names:
             self.partition_count(name)  # TopicNotFound now rather than an empty assignment forever
         client = self._kafka_consumer(group_id=group, client_id=client_id or self.options.client_id)
