@@ -34,7 +34,8 @@ class PublicSecurityResidents(Adapter):
     def source(self, url: str) -> SqlTableSource:
         if "://" not in url:  # a bare path to the registry's SQLite export
             url = f"sqlite:///{url}"
-        return SqlTableSource(url, "hjxx_czrk", timestamp_column="gxsj", id_column="id")
+        # Transactions in the registry commit within a minute of their gxsj stamp.
+        return SqlTableSource(url, "hjxx_czrk", timestamp_column="gxsj", id_column="id", grace_seconds=60)
 
     def to_record(self, row: dict[str, Any], ingest_time: datetime) -> dict[str, Any]:
         number = resident_id(row, "gmsfhm")
