@@ -7,7 +7,9 @@ from typing import Any
 
 from adapters.base import Adapter, Rejected, coded, parse_date, parse_local_time, required, resident_id
 from connectors.sources.sql_table import SqlTableSource
+from exchange.errors import ValidationError
 from exchange.identity import parse_resident_id
+from exchange.validation import normalise_name
 
 # GB/T 2261.1 sex codes.
 SEX = {"0": "UNKNOWN", "1": "MALE", "2": "FEMALE", "9": "UNKNOWN"}
@@ -17,6 +19,13 @@ RELATIONSHIP_BY_GROUP = {
     "0": "HEAD", "1": "SPOUSE", "2": "CHILD", "3": "CHILD", "4": "GRANDCHILD",
     "5": "PARENT", "6": "GRANDPARENT", "7": "SIBLING", "8": "OTHER_RELATIVE", "9": "NON_RELATIVE",
 }
+
+
+def person_name(row: dict[str, Any], column: str) -> str:
+    try:
+        return normalise_name(required(row, column, "name"))
+    except ValidationError as exc:
+        raise Rejected("invalid_name", f"name ({column}): {exc}") from exc
 
 
 def relationship(code: str) -> str:
@@ -48,7 +57,7 @@ class PublicSecurityResidents(Adapter):
         return {
             "meta": self.meta(str(row["id"]), parse_local_time(row, "gxsj", "updated"), ingest_time),
             "resident_id": number,
-            "name": required(row, "xm", "name"),
+            "name": person_name(row, "xm"),
             "sex": coded(row, "xbdm", "sex", SEX),
             "ethnicity": ethnicity,
             "birth_date": birth_date,

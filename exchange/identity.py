@@ -41,6 +41,13 @@ _FIELD = "resident_id"
 
 # Nobody alive or on file was born earlier; a smaller year is a typo, not a centenarian.
 EARLIEST_BIRTH_YEAR = 1880
+# First two digits of a division code (GB/T 2260): the provinces, autonomous regions and
+# municipalities, Taiwan (71), Hong Kong (81), Macao (82), and 83 for Taiwan residents' mainland permits.
+PROVINCES = frozenset({
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37",
+    "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65",
+    "71", "81", "82", "83",
+})
 
 Sex = Literal["male", "female"]
 
@@ -85,8 +92,10 @@ def parse_resident_id(value: str, *, today: date | None = None) -> ResidentId:
     if not isinstance(value, str):
         raise _invalid(f"resident ID must be text, got {type(value).__name__}")
     number = value.strip()
+    if len(number) == 15 and number.isascii() and number.isdigit():
+        number = upgrade_legacy_id(number)
     if len(number) != 18:
-        raise _invalid(f"resident ID must be 18 characters, got {len(number)}")
+        raise _invalid(f"resident ID must be 18 characters (or a 15-digit legacy number), got {len(number)}")
     number = number[:17] + number[17].upper()
     first17, last = number[:17], number[17]
     if not (first17.isascii() and first17.isdigit()):
@@ -97,6 +106,8 @@ def parse_resident_id(value: str, *, today: date | None = None) -> ResidentId:
         raise _invalid(f"resident ID must end in a digit or X, found {last!r}")
     if first17[0] == "0":
         raise _invalid(f"area code {first17[:6]} is not a division code (cannot start with 0)")
+    if first17[:2] not in PROVINCES:
+        raise _invalid(f"area code {first17[:6]} names no province ({first17[:2]} is not a GB/T 2260 province code)")
     birth_text = first17[6:14]
     try:
         birth = date(int(birth_text[:4]), int(birth_text[4:6]), int(birth_text[6:8]))
@@ -118,6 +129,18 @@ def parse_resident_id(value: str, *, today: date | None = None) -> ResidentId:
         sequence=sequence,
         sex="male" if int(sequence) % 2 else "female",
     )
+
+
+def upgrade_legacy_id(number: str) -> str:
+    """The 18-digit form of a 15-digit resident ID issued before 1999 (GB 11643-1989).
+
+    The legacy form is area code (6), birth date as YYMMDD in the 1900s (6) and sequence (3); the
+    upgrade inserts the century and appends the GB 11643-1999 check digit.
+    """
+    if len(number) != 15 or not (number.isascii() and number.isdigit()):
+        raise _invalid(f"a legacy resident ID is 15 digits, got {number!r}")
+    first17 = number[:6] + "19" + number[6:]
+    return first17 + check_digit(first17)
 
 
 def is_valid_resident_id(value: object, *, today: date | None = None) -> bool:

@@ -106,6 +106,7 @@ def test_watermark_stays_when_the_bus_does_not_acknowledge(
         ({"gmsfhm": "530124194001010000"}, "invalid_resident_id", "check digit"),
         ({"gmsfhm": "53012419401301011X"}, "invalid_resident_id", "birth date"),
         ({"xm": ""}, "missing_field", "name"),
+        ({"xm": "张三3"}, "invalid_name", "'3'"),
         ({"xbdm": "7"}, "unknown_code", "sex"),
         ({"csrq": "19400105"}, "inconsistent_birth_date", "birth_date"),
         ({"gxsj": "yesterday"}, "invalid_time", "updated"),

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from exchange.errors import ExchangeError, ValidationError
 from exchange.identity import (
+    PROVINCES,
     ResidentId,
     age_on,
     check_digit,
@@ -31,7 +32,8 @@ KNOWN_GOOD = [
 
 birth_dates = st.dates(min_value=date(1880, 1, 1), max_value=TODAY)
 sequences = st.integers(min_value=0, max_value=999)
-area_codes = st.from_regex(r"[1-9][0-9]{5}", fullmatch=True)
+area_codes = st.builds(lambda province, rest: province + rest, st.sampled_from(sorted(PROVINCES)),
+                       st.from_regex(r"[0-9]{4}", fullmatch=True))
 
 
 @pytest.mark.parametrize(("number", "area", "birth", "sequence", "sex"), KNOWN_GOOD)
@@ -51,9 +53,10 @@ def test_lowercase_x_and_whitespace_are_normalised():
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("11010519491231002", "must be 18 characters, got 17"),
-        ("11010519491231002X1", "must be 18 characters, got 19"),
-        ("", "must be 18 characters, got 0"),
+        ("11010519491231002", "must be 18 characters \\(or a 15-digit legacy number\\), got 17"),
+        ("11010519491231002X1", "must be 18 characters \\(or a 15-digit legacy number\\), got 19"),
+        ("", "must be 18 characters \\(or a 15-digit legacy number\\), got 0"),
+        ("990105194912310021", "names no province"),
         ("1101051949A231002X", "found 'A' at position 11"),
         ("１10105194912310021", "found '１' at position 1"),  # a full-width digit is not a digit here
         ("11010519491231002Y", "must end in a digit or X, found 'Y'"),
