@@ -22,7 +22,8 @@ COLUMNS = ("id", "gmsfhm", "xm", "xbdm", "mzdm", "csrq", "hh", "yhzgxdm", "zz", 
 def row(row_id: int, gxsj: str = "2026-01-01 08:00:00", **changes: Any) -> dict[str, Any]:
     birth = date(1940, 1, 1 + row_id % 28)
     base = {
-        "id": row_id, "gmsfhm": make_resident_id("530124", birth, 100 + row_id), "xm": f"居民{row_id}",
+        "id": row_id, "gmsfhm": make_resident_id("530124", birth, 100 + row_id),
+        "xm": "居民" + "零一二三四五六七八九"[row_id % 10],
         "xbdm": "1" if (100 + row_id) % 2 else "2", "mzdm": "01", "csrq": birth.strftime("%Y%m%d"),
         "hh": "5301241012010001", "yhzgxdm": "02", "zz": "云南省昆明市富民县永定街道大营村委会下村组1号",
         "xzqhdm": "530124101201", "wgdm": "53012410120101", "ryzt": "0", "gxsj": gxsj,
