@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
 from connectors.sources import CheckpointStore, Source, SourceRow
+from connectors.sources.base import RejectedRow
 from exchange.bus import Bus
 from exchange.clock import CHINA_TIME
 from exchange.dead_letters import DeadLetter
@@ -84,16 +85,18 @@ class Adapter(ABC):
         try:
             for batch in source.batches(checkpoints, batch_size):
                 ingest_time = datetime.now(UTC)
-                rejected = 0
+                rejects: list[RejectedRow] = []
                 for row in batch.rows:
                     try:
                         publisher.publish(topic, self.to_record(row.data, ingest_time))
                     except (Rejected, ValidationError) as exc:
                         publisher.dead_letter(self._dead_letter(row, topic, exc))
-                        stats.reasons[getattr(exc, "reason", "schema_mismatch")] += 1
-                        rejected += 1
+                        reason = getattr(exc, "reason", "schema_mismatch")
+                        stats.reasons[reason] += 1
+                        rejects.append(RejectedRow(row.origin, reason, str(exc)))
                 publisher.flush()  # raises if the bus did not acknowledge: the checkpoint stays put
-                batch.delivered(rejected)
+                rejected = len(rejects)
+                batch.delivered(rejected, rejects)
                 stats.read += len(batch.rows)
                 stats.rejected += rejected
                 stats.published += len(batch.rows) - rejected

@@ -1,4 +1,4 @@
-"""Civil affairs social assistance (低保, 特困供养, 高龄津贴) from the department's CSV export."""
+"""Civil affairs social assistance (低保, 特困供养, 高龄津贴) from the department's CSV or Excel exports."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from adapters.base import Adapter, Rejected, coded, parse_amount, parse_date, parse_local_time, required, resident_id
-from connectors.sources.csv_file import CsvFileSource
+from connectors.sources.drop_folder import DropFolderSource
 
 PROGRAMME = {"低保": "SUBSISTENCE_ALLOWANCE", "特困供养": "EXTREME_POVERTY_SUPPORT", "高龄津贴": "ELDERLY_ALLOWANCE"}
 STATUS = {"享受中": "ACTIVE", "暂停": "SUSPENDED", "已停发": "ENDED"}
@@ -16,10 +16,10 @@ class CivilAffairsAssistance(Adapter):
     name = "civil_affairs"
     department = "CIVIL_AFFAIRS"
     record_type = "assistance"
-    description = "Assistance entitlements from the civil-affairs CSV export (a file or a folder of files)"
+    description = "Assistance entitlements from civil-affairs exports: a drop folder of .csv/.xlsx files, or one file"
 
-    def source(self, url: str) -> CsvFileSource:
-        return CsvFileSource(url.removeprefix("file://"))
+    def source(self, url: str) -> DropFolderSource:
+        return DropFolderSource(url.removeprefix("file://"))
 
     def to_record(self, row: dict[str, Any], ingest_time: datetime) -> dict[str, Any]:
         start = parse_date(row, "开始日期", "start_date", "%Y-%m-%d")

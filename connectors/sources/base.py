@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 
 class CheckpointStore(Protocol):
@@ -28,15 +28,30 @@ class SourceRow:
     data: dict[str, Any]
 
 
+class RejectedRow(NamedTuple):
+    """A row of a batch that went to dead letters instead of its topic, and why."""
+
+    origin: str
+    reason: str
+    message: str
+
+
 @dataclass(slots=True)
 class SourceBatch:
-    """Rows to publish; call :meth:`delivered` only once the bus acknowledged every record of them."""
+    """Rows to publish; call :meth:`delivered` only once the bus acknowledged every record of them.
+
+    ``on_rejects``, if given, learns which rows were rejected (a drop folder reports them back to the
+    department); it is called before ``_on_delivered``, which only learns how many.
+    """
 
     rows: list[SourceRow]
     _on_delivered: Callable[[int], None] = field(repr=False)
+    on_rejects: Callable[[Sequence[RejectedRow]], None] | None = field(default=None, repr=False, kw_only=True)
 
-    def delivered(self, rejected: int = 0) -> None:
-        """Advance the source's checkpoint past this batch (``rejected`` rows went to dead letters)."""
+    def delivered(self, rejected: int = 0, rejects: Sequence[RejectedRow] = ()) -> None:
+        """Advance the source's checkpoint past this batch (``rejected`` rows, ``rejects``, went to dead letters)."""
+        if self.on_rejects is not None and rejects:
+            self.on_rejects([RejectedRow(*reject) for reject in rejects])
         self._on_delivered(rejected)
 
 

@@ -1,12 +1,15 @@
-"""The civil-affairs adapter: CSV exports in either encoding, read once, bad rows to dead letters."""
+"""The civil-affairs adapter: CSV and Excel exports in either encoding, read once, bad rows to dead letters."""
 
 from __future__ import annotations
 
-from datetime import date
+import os
+import time
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 from factories import read_topic
 
@@ -28,8 +31,9 @@ def write(folder: Path, name: str, lines: list[str], encoding: str = "utf-8-sig"
     folder.mkdir(exist_ok=True)
     path = folder / name
     path.write_bytes("\r\n".join([HEADER, *lines, ""]).encode(encoding))
+    settled = time.time() - 60  # written a minute ago: the drop folder reads it without waiting
+    os.utime(path, (settled, settled))
     return path
-
 
 
 def run(bus: Bus, store: StateStore, folder: Path) -> Any:
@@ -49,6 +53,27 @@ def test_export_in_either_encoding_is_mapped(bus: Bus, sqlite_store: StateStore,
     assert record["end_date"] == date(2025, 12, 31)
     assert record["monthly_amount"] == Decimal("100.00")
     assert record["meta"]["source_record_id"] == "MZ1"
+
+
+def test_excel_export_gives_the_records_of_the_csv_export(bus: Bus, sqlite_store: StateStore, tmp_path: Path) -> None:
+    """An .xlsx with real dates, date-times and numbers publishes the same records as the equivalent CSV."""
+    write(tmp_path / "csv", "a.csv", [line("MZ1", end="2025-12-31", amount="100")])
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(HEADER.split(","))
+    sheet.append(["MZ1", PERSON, "李秀兰", "高龄津贴", "享受中", date(2020, 1, 1), date(2025, 12, 31), 100,
+                  datetime(2026, 1, 5, 10, 0, 0)])
+    (tmp_path / "xlsx").mkdir()
+    book.save(tmp_path / "xlsx" / "a.xlsx")
+    settled = time.time() - 60
+    os.utime(tmp_path / "xlsx" / "a.xlsx", (settled, settled))
+    assert run(bus, sqlite_store, tmp_path / "csv").published == 1
+    assert run(bus, sqlite_store, tmp_path / "xlsx").published == 1
+    from_csv, from_xlsx = read_topic(bus, "civil-affairs.assistance")
+    ingest = {"ingest_time": None}
+    assert {**from_csv, "meta": from_csv["meta"] | ingest} == {**from_xlsx, "meta": from_xlsx["meta"] | ingest}
+    assert (tmp_path / "xlsx" / "done" / "a.xlsx").exists()
 
 
 def test_a_file_is_processed_once(bus: Bus, sqlite_store: StateStore, tmp_path: Path) -> None:
@@ -78,5 +103,16 @@ def test_bad_rows_become_dead_letters_with_line_numbers(bus: Bus, sqlite_store: 
     assert (stats.published, stats.rejected) == (1, 1)
     [letter] = read_topic(bus, "exchange.dead-letters")
     assert letter["reason"] == reason
-    assert letter["origin"] == f"{path}:3"
+    assert letter["origin"] == f"{path.name}:3"
     assert letter["department"] == "CIVIL_AFFAIRS"
+    report = (tmp_path / "in" / "done" / "a.csv.rejects.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert report[1].startswith(f"3,{reason},")
+
+
+def test_a_single_file_is_read_in_place(bus: Bus, sqlite_store: StateStore, tmp_path: Path) -> None:
+    """Given one file rather than a folder, the adapter reads it once and leaves it where it is."""
+    path = write(tmp_path / "in", "a.csv", [line("MZ1")])
+    assert run(bus, sqlite_store, path).published == 1
+    assert run(bus, sqlite_store, path).published == 0
+    assert path.exists()
+    assert not (tmp_path / "in" / "done").exists()
