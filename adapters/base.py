@@ -88,7 +88,10 @@ class Adapter(ABC):
                 rejects: list[RejectedRow] = []
                 for row in batch.rows:
                     try:
-                        publisher.publish(topic, self.to_record(row.data, ingest_time))
+                        record = self.to_record(row.data, ingest_time)
+                        if row.deleted:
+                            record["meta"]["operation"] = "DELETE"
+                        publisher.publish(topic, record)
                     except (Rejected, ValidationError) as exc:
                         publisher.dead_letter(self._dead_letter(row, topic, exc))
                         reason = getattr(exc, "reason", "schema_mismatch")

@@ -44,7 +44,8 @@ class PublicSecurityResidents(Adapter):
         if "://" not in url:  # a bare path to the registry's SQLite export
             url = f"sqlite:///{url}"
         # Transactions in the registry commit within a minute of their gxsj stamp.
-        return SqlTableSource(url, "hjxx_czrk", timestamp_column="gxsj", id_column="id", grace_seconds=60)
+        return SqlTableSource(url, "hjxx_czrk", timestamp_column="gxsj", id_column="id", grace_seconds=60,
+                              deleted_column="scbz")  # 删除标志: registry exports that keep withdrawn rows
 
     def to_record(self, row: dict[str, Any], ingest_time: datetime) -> dict[str, Any]:
         number = resident_id(row, "gmsfhm")

@@ -26,6 +26,7 @@ class SourceRow:
 
     origin: str
     data: dict[str, Any]
+    deleted: bool = False  # the source withdrew the row (a soft-delete flag): publish a DELETE record
 
 
 class RejectedRow(NamedTuple):

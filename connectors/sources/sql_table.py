@@ -34,15 +34,19 @@ class SqlTableSource(Source):
         id_column: str,
         grace_seconds: float = 0,
         bulk: bool = False,
+        deleted_column: str | None = None,
     ) -> None:
         """``grace_seconds``: how late a commit may be and still be read; ``bulk``: make the first load
-        page through the table by ``id_column`` alone (cheap on a large table), then go incremental."""
+        page through the table by ``id_column`` alone (cheap on a large table), then go incremental;
+        ``deleted_column``: a soft-delete flag (1/Y/true marks a withdrawn row), used when the table
+        has it — the row's next change (setting the flag) is read like any other."""
         self.url = url
         self.table_name = table
         self.timestamp_column = timestamp_column
         self.id_column = id_column
         self.grace = timedelta(seconds=grace_seconds)
         self.bulk = bulk
+        self.deleted_column = deleted_column
         self.source_id = f"sql:{url}#{table}"
         try:
             self._engine = create_engine(url)
@@ -65,8 +69,11 @@ class SqlTableSource(Source):
             raise SourceError(f"cannot read {self.table_name} from {self.url}: {exc}") from exc
 
     def _batch(self, rows: list[dict[str, Any]], mark: Mark, checkpoints: CheckpointStore) -> SourceBatch:
+        flag = self.deleted_column
         return SourceBatch(
-            [SourceRow(f"{self.url}#{self.table_name}:{self.id_column}={r[self.id_column]}", r) for r in rows],
+            [SourceRow(f"{self.url}#{self.table_name}:{self.id_column}={r[self.id_column]}", r,
+                       deleted=flag is not None and _is_set(r.get(flag)))
+             for r in rows],
             lambda _rejected: checkpoints.save_checkpoint(self.source_id, mark),
         )
 
@@ -152,6 +159,13 @@ class SqlTableSource(Source):
 
     def close(self) -> None:
         self._engine.dispose()
+
+
+def _is_set(flag: Any) -> bool:
+    """Whether a soft-delete flag says deleted: 1, true, or text 1/Y/T/true/yes/是."""
+    if isinstance(flag, str):
+        return flag.strip().lower() in {"1", "y", "t", "true", "yes", "是"}
+    return bool(flag)
 
 
 def _store(value: Any) -> Any:

@@ -14,6 +14,8 @@ from adapters import get_adapter
 from exchange.bus import Bus
 from exchange.errors import DeliveryError
 from exchange.identity import make_resident_id
+from exchange.mediator import Mediator
+from exchange.processes import load_processes
 from exchange.state import StateStore
 
 COLUMNS = ("id", "gmsfhm", "xm", "xbdm", "mzdm", "csrq", "hh", "yhzgxdm", "zz", "xzqhdm", "wgdm", "ryzt", "gxsj")
@@ -127,3 +129,19 @@ def test_bad_rows_become_dead_letters_with_reason_and_origin(
     assert letter["origin"].endswith("#hjxx_czrk:id=2")
     assert letter["target_topic"] == "public-security.residents"
     assert b'"id": 2' in letter["payload"]
+
+
+def test_soft_deleted_resident_is_withdrawn_end_to_end(bus: Bus, sqlite_store: StateStore, registry: Registry) -> None:
+    """A row flagged deleted (scbz) is published as a DELETE, and the mediator withdraws the resident's form."""
+    registry.add(row(1))
+    with sqlite3.connect(registry.path) as conn:
+        conn.execute("ALTER TABLE hjxx_czrk ADD COLUMN scbz TEXT")
+    run(bus, sqlite_store, registry)
+    mediator = Mediator(bus, sqlite_store, load_processes(), today=lambda: date(2026, 6, 1))
+    assert mediator.run(until_caught_up=True).forms == {"created": 1}
+    with sqlite3.connect(registry.path) as conn:
+        conn.execute("UPDATE hjxx_czrk SET scbz = '1', gxsj = '2026-01-02 08:00:00' WHERE id = 1")
+    run(bus, sqlite_store, registry)
+    operations = [r["meta"]["operation"] for r in read_topic(bus, "public-security.residents")]
+    assert operations == ["UPSERT", "DELETE"]
+    assert mediator.run(until_caught_up=True).forms == {"superseded": 1}

@@ -135,3 +135,21 @@ def test_bulk_first_load_pages_by_id_then_goes_incremental(registry: Registry, o
     assert read(source, checkpoints, 2) == [3, 4, 5]
     registry.add(6, 12)
     assert read(source, checkpoints, 2) == [6]
+
+
+def test_soft_deleted_rows_are_marked(tmp_path: Path) -> None:
+    """A row whose delete flag is set comes out marked deleted, so the adapter publishes a DELETE."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'flags.db'}")
+    table = Table("rows", MetaData(), Column("id", Integer, primary_key=True), Column("updated", String(19)),
+                  Column("scbz", String(1)))
+    table.create(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(table), [{"id": 1, "updated": "2026-03-01 08:00:00", "scbz": "0"},
+                                     {"id": 2, "updated": "2026-03-01 08:00:01", "scbz": "1"},
+                                     {"id": 3, "updated": "2026-03-01 08:00:02", "scbz": None}])
+    engine.dispose()
+    source = SqlTableSource(f"sqlite:///{tmp_path / 'flags.db'}", "rows", timestamp_column="updated",
+                            id_column="id", deleted_column="scbz")
+    [batch] = source.batches(Checkpoints())
+    assert [(row.data["id"], row.deleted) for row in batch.rows] == [(1, False), (2, True), (3, False)]
+    source.close()
