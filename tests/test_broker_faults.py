@@ -64,7 +64,8 @@ def test_adapter_loses_nothing_when_the_broker_dies_mid_publish(tmp_path: Path, 
     with sqlite3.connect(tmp_path / "town" / "public_security.db") as registry_db:
         last_delivered = registry_db.execute(
             "SELECT gxsj, id FROM hjxx_czrk ORDER BY gxsj, id LIMIT 1 OFFSET ?", (3 * BATCH - 1,)).fetchone()
-    assert store.checkpoint(source.source_id) == {"ts": last_delivered[0], "id": last_delivered[1]}
+    watermark = store.checkpoint(source.source_id)
+    assert (watermark["ts"], watermark["id"]) == last_delivered
 
     replacement = TansuBroker(tmp_path, port=broker.port).start()  # a new, empty broker, same address
     try:
