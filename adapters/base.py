@@ -51,6 +51,11 @@ class Adapter(ABC):
     department: ClassVar[str]
     record_type: ClassVar[str]
     description: ClassVar[str]
+    source_kind: ClassVar[str]  # "sql table", "drop folder", ...
+
+    def owns_source(self, source_id: str) -> bool:
+        """Whether a checkpoint named ``source_id`` is this adapter's (for reporting its progress)."""
+        return False
 
     @abstractmethod
     def source(self, url: str) -> Source:

@@ -17,6 +17,10 @@ class CivilAffairsAssistance(Adapter):
     department = "CIVIL_AFFAIRS"
     record_type = "assistance"
     description = "Assistance entitlements from civil-affairs exports: a drop folder of .csv/.xlsx files, or one file"
+    source_kind = "drop folder"
+
+    def owns_source(self, source_id: str) -> bool:
+        return source_id.startswith("csv:")
 
     def source(self, url: str) -> DropFolderSource:
         return DropFolderSource(url.removeprefix("file://"))

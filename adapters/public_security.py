@@ -39,6 +39,10 @@ class PublicSecurityResidents(Adapter):
     department = "PUBLIC_SECURITY"
     record_type = "resident"
     description = "Household registry residents from a SQL table (hjxx_czrk), incremental by gxsj, id"
+    source_kind = "sql table"
+
+    def owns_source(self, source_id: str) -> bool:
+        return source_id.startswith("sql:") and source_id.endswith("#hjxx_czrk")
 
     def source(self, url: str) -> SqlTableSource:
         if "://" not in url:  # a bare path to the registry's SQLite export

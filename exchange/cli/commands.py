@@ -14,12 +14,14 @@ from exchange.bus import Bus, transport_for
 from exchange.cli.main import cli, emit_json, settings_from
 from exchange.cli.pipeline import open_state_and_bus
 from exchange.dead_letters import DeadLetter
+from exchange.entities import iso_ms
 from exchange.errors import SourceError, TransportError
 from exchange.mediator import GROUP, Mediator
 from exchange.processes import load_processes
 from exchange.processes.definition import load_process
 from exchange.settings import Settings
-from exchange.topics import DEAD_LETTER_TOPIC, load_topics
+from exchange.state import StateStore
+from exchange.topics import DEAD_LETTER_TOPIC, load_topics, topic_for
 from schemas import PROCESSES_DIR
 
 data_dir_option = click.option("--data-dir", type=click.Path(path_type=Path), help="Data folder (EXCHANGE_DATA_DIR).")
@@ -164,10 +166,34 @@ def adapters() -> None:
 
 
 @adapters.command("list")
-def adapters_list() -> None:
-    """Installed adapters, their department and record type."""
-    for name, adapter in sorted(ADAPTERS.items()):
-        click.echo(f"{name:<18} {adapter.department:<18} {adapter.record_type:<12} {adapter.description}")
+@data_dir_option
+@json_option
+def adapters_list(data_dir: Path | None, as_json: bool) -> None:
+    """Installed adapters: department, record type, source kind, topic, and how far each source got."""
+    store = StateStore(settings_from(data_dir).state_url)
+    store.create_schema()
+    progress = store.progress()
+    store.close()
+    rows = []
+    for name, adapter_type in sorted(ADAPTERS.items()):
+        adapter = adapter_type()
+        rows.append({
+            "name": name, "department": adapter.department, "record_type": adapter.record_type,
+            "source_kind": adapter.source_kind, "topic": topic_for(adapter.department, adapter.record_type).name,
+            "description": adapter.description,
+            "sources": [p | {"updated_at": iso_ms(p["updated_at"])} for p in progress
+                        if adapter.owns_source(p["source_id"])],
+        })
+    if as_json:
+        emit_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['name']:<16} {row['department']:<16} {row['record_type']:<11} {row['source_kind']:<12} "
+                   f"-> {row['topic']}")
+        for source in row["sources"]:
+            where = (f"watermark {source['watermark'].get('ts')} id={source['watermark'].get('id')}"
+                     if "watermark" in source else f"{source['files']} files, last {source['last_file']}")
+            click.echo(f"    {source['source_id']}: {where} (at {source['updated_at']})")
 
 
 @cli.group()

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy import Connection, Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -91,6 +91,21 @@ class StateStore:
     def save_checkpoint(self, name: str, value: Any) -> None:
         with self.transaction() as conn:
             upsert(conn, checkpoints, {"name": name}, {"value": value, "updated_at": now_ms()})
+
+    def progress(self) -> list[dict[str, Any]]:
+        """Every source's progress: checkpoints (watermarks) and the newest processed file of each source."""
+        with self.engine.connect() as conn:
+            marks = [{"source_id": r.name, "watermark": r.value, "updated_at": r.updated_at}
+                     for r in conn.execute(select(checkpoints)) if not r.name.startswith("mediator:")]
+            files = conn.execute(
+                select(processed_files.c.source_id, func.count(), func.max(processed_files.c.processed_at))
+                .group_by(processed_files.c.source_id)
+            ).all()
+            for source_id, count, newest in files:
+                last = conn.execute(select(processed_files.c.filename).where(
+                    processed_files.c.source_id == source_id, processed_files.c.processed_at == newest)).scalar()
+                marks.append({"source_id": source_id, "files": count, "last_file": last, "updated_at": newest})
+        return marks
 
     def file_processed(self, source_id: str, sha256: str) -> bool:
         with self.engine.connect() as conn:

@@ -103,3 +103,16 @@ def test_topics_are_provisioned_on_kafka_idempotently(kafka_broker: Any, tmp_pat
     assert described["config"]["retention.ms"] == "15552000000"
     listed = {row["topic"]: row["partitions"] for row in json.loads(invoke("topics", "list", "--json", env=env).output)}
     assert listed["public-security.residents"] == 4
+
+
+def test_adapters_list_shows_each_sources_progress(town: Path) -> None:
+    """After the demo each adapter lists its topic and how far its source got (watermark or files)."""
+    rows = {r["name"]: r for r in json.loads(invoke("adapters", "list", "--data-dir", str(town), "--json").output)}
+    registry, civil = rows["public_security"], rows["civil_affairs"]
+    assert registry["topic"] == "public-security.residents"
+    assert registry["source_kind"] == "sql table"
+    [source] = registry["sources"]
+    assert source["watermark"]["id"] > 0
+    [folder] = civil["sources"]
+    assert folder["files"] == 1
+    assert folder["last_file"] == "assistance.csv"
