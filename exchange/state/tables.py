@@ -123,3 +123,16 @@ registry_config = Table(
     Column("subject", String(255), primary_key=True, doc="'' for the global setting."),
     Column("compatibility", String(32), nullable=False),
 )
+
+# -- API keys for pushing records over HTTP (exchange.push); only the SHA-256 of a key is kept
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("department", String(64), nullable=False, doc="Department enum symbol the key publishes for."),
+    Column("key_hash", String(64), nullable=False, unique=True, doc="Hex SHA-256 of the key."),
+    Column("label", Text, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger, nullable=True),
+)

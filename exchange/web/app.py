@@ -1,7 +1,9 @@
-"""The FastAPI application: ``/api/forms``, ``/metrics``, ``/healthz``, ``/readyz``."""
+"""The FastAPI application: ``/api/forms``, ``/api/push``, ``/metrics``, ``/healthz``, ``/readyz``."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import FastAPI, HTTPException, Query, Request
@@ -17,6 +19,7 @@ from exchange.state import StateStore
 from exchange.state.forms import STATUSES, get_form, list_forms
 from exchange.web.collectors import BusCollector, StateCollector
 from exchange.web.index import index_page
+from exchange.web.push_api import PushBus, push_router
 from exchange.web.registry_api import registry_error, registry_router
 
 
@@ -25,7 +28,15 @@ def create_app(settings: Settings, store: StateStore | None = None) -> FastAPI:
     store = store or StateStore(settings.state_url)
     store.create_schema()
     registry = sql_registry(store)
-    app = FastAPI(title="Grassroots data exchange", version=__version__)
+    push_bus = PushBus(settings, registry)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        push_bus.close()  # opened by the first push, if any
+
+    app = FastAPI(title="Grassroots data exchange", version=__version__, lifespan=lifespan)
+    app.include_router(push_router(store, push_bus), prefix="/api")
     app.include_router(registry_router(registry), prefix="/registry")
     app.add_exception_handler(RegistryError, lambda _request, exc: registry_error(exc))  # type: ignore[arg-type]
     # State metrics live in a registry of this app's own, so several apps in one process never clash.
