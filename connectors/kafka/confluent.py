@@ -27,7 +27,6 @@ broker's answer to the first record at or after the time. On Apache Kafka both c
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Sequence
@@ -38,7 +37,15 @@ from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaExcep
 from confluent_kafka import TopicPartition as KafkaTopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from connectors.base import Consumer, Producer, TopicInfo, TopicPartition, Transport
+from connectors.base import (
+    Consumer,
+    Producer,
+    TopicInfo,
+    TopicPartition,
+    Transport,
+    check_subscription,
+    check_topic_name,
+)
 from connectors.kafka.confluent_consumer import ConfluentConsumer
 from connectors.kafka.confluent_errors import NO_IDEMPOTENCE, kafka_errors
 from connectors.kafka.confluent_producer import ConfluentProducer, discard
@@ -52,7 +59,6 @@ __all__ = ["ConfluentConsumer", "ConfluentProducer", "ConfluentTransport"]
 
 log = logging.getLogger(__name__)
 
-_TOPIC_NAME = re.compile(r"[a-zA-Z0-9._-]{1,249}")
 
 
 class ConfluentTransport(Transport):
@@ -194,8 +200,7 @@ class ConfluentTransport(Transport):
         ``partitions`` defaults to ``options.default_partitions`` (if None, the broker's default) and
         ``replication_factor`` to ``options.default_replication_factor``.
         """
-        if not isinstance(name, str) or not _TOPIC_NAME.fullmatch(name) or name in {".", ".."}:
-            raise ConfigError(f"invalid topic name {name!r}: use 1-249 of a-z A-Z 0-9 . _ -")
+        check_topic_name(name)
         partitions = self.options.default_partitions if partitions is None else partitions
         replicas = self.options.default_replication_factor if replication_factor is None else replication_factor
         for what, count in (("partition", partitions), ("replica", replicas)):
@@ -257,10 +262,7 @@ class ConfluentTransport(Transport):
 
     def consumer(self, group: str, topics: Sequence[str], *, client_id: str | None = None) -> Consumer:
         """A new member of ``group``; it joins the group during its first polls."""
-        if not group or not isinstance(group, str):
-            raise ConfigError(f"a consumer group needs a non-empty name, got {group!r}")
-        if isinstance(topics, str) or not (names := list(dict.fromkeys(topics))):
-            raise ConfigError(f"subscribe to a non-empty list of topic names, got {topics!r}")
+        names = check_subscription(group, topics)
         known = self.partition_counts()
         missing = [name for name in names if name not in known]
         if missing:
