@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
+from adapters.code_tables import code_table
 from connectors.sources import CheckpointStore, Source, SourceRow
 from connectors.sources.base import RejectedRow
 from exchange.bus import Bus
@@ -145,12 +146,14 @@ def resident_id(row: dict[str, Any], column: str) -> str:
         raise Rejected("invalid_resident_id", f"resident_id ({column}): {exc}") from exc
 
 
-def coded(row: dict[str, Any], column: str, field_name: str, table: dict[str, str]) -> str:
+def coded(row: dict[str, Any], column: str, field_name: str, table: str) -> str:
+    """The standard's value for the row's native code, looked up in code table ``table``."""
     value = required(row, column, field_name)
-    try:
-        return table[value]
-    except KeyError:
-        raise Rejected("unknown_code", f"{field_name} ({column}) has unknown code {value!r}") from None
+    codes = code_table(table)
+    found = codes.lookup(value)
+    if found is None:
+        raise Rejected("unknown_code", f"{field_name} ({column}) has unknown code {value!r} ({codes.standard})")
+    return found
 
 
 def parse_date(row: dict[str, Any], column: str, field_name: str, fmt: str) -> date:

@@ -8,9 +8,6 @@ from typing import Any
 from adapters.base import Adapter, Rejected, coded, parse_amount, parse_date, parse_local_time, required, resident_id
 from connectors.sources.drop_folder import DropFolderSource
 
-PROGRAMME = {"低保": "SUBSISTENCE_ALLOWANCE", "特困供养": "EXTREME_POVERTY_SUPPORT", "高龄津贴": "ELDERLY_ALLOWANCE"}
-STATUS = {"享受中": "ACTIVE", "暂停": "SUSPENDED", "已停发": "ENDED"}
-
 
 class CivilAffairsAssistance(Adapter):
     name = "civil_affairs"
@@ -34,8 +31,8 @@ class CivilAffairsAssistance(Adapter):
             "meta": self.meta(required(row, "记录编号", "record_id"), parse_local_time(row, "更新时间", "updated"),
                               ingest_time),
             "resident_id": resident_id(row, "身份证号"),
-            "programme": coded(row, "救助类别", "programme", PROGRAMME),
-            "status": coded(row, "状态", "status", STATUS),
+            "programme": coded(row, "救助类别", "programme", "assistance_programme"),
+            "status": coded(row, "状态", "status", "assistance_status"),
             "start_date": start,
             "end_date": end,
             "monthly_amount": parse_amount(row, "月发放金额", "monthly_amount"),

@@ -11,27 +11,12 @@ from exchange.errors import ValidationError
 from exchange.identity import parse_resident_id
 from exchange.validation import normalise_name
 
-# GB/T 2261.1 sex codes.
-SEX = {"0": "UNKNOWN", "1": "MALE", "2": "FEMALE", "9": "UNKNOWN"}
-STATUS = {"0": "ACTIVE", "1": "MOVED_OUT", "2": "DECEASED"}
-# GB/T 4761 family relationship codes, by their first digit (01/02 are the head and "self").
-RELATIONSHIP_BY_GROUP = {
-    "0": "HEAD", "1": "SPOUSE", "2": "CHILD", "3": "CHILD", "4": "GRANDCHILD",
-    "5": "PARENT", "6": "GRANDPARENT", "7": "SIBLING", "8": "OTHER_RELATIVE", "9": "NON_RELATIVE",
-}
-
 
 def person_name(row: dict[str, Any], column: str) -> str:
     try:
         return normalise_name(required(row, column, "name"))
     except ValidationError as exc:
         raise Rejected("invalid_name", f"name ({column}): {exc}") from exc
-
-
-def relationship(code: str) -> str:
-    if len(code) != 2 or not code.isdigit():
-        raise Rejected("unknown_code", f"relationship_to_head (yhzgxdm) has unknown code {code!r}")
-    return RELATIONSHIP_BY_GROUP[code[0]]
 
 
 class PublicSecurityResidents(Adapter):
@@ -56,20 +41,18 @@ class PublicSecurityResidents(Adapter):
         birth_date = parse_date(row, "csrq", "birth_date", "%Y%m%d")
         if birth_date != parse_resident_id(number).birth_date:
             raise Rejected("inconsistent_birth_date", f"birth_date (csrq) {birth_date} differs from the ID number's")
-        ethnicity = required(row, "mzdm", "ethnicity")
-        if len(ethnicity) != 2 or not ethnicity.isdigit():
-            raise Rejected("unknown_code", f"ethnicity (mzdm) has unknown code {ethnicity!r}")
+        coded(row, "mzdm", "ethnicity", "gb3304_ethnicity")  # the code itself goes on the bus
         return {
             "meta": self.meta(str(row["id"]), parse_local_time(row, "gxsj", "updated"), ingest_time),
             "resident_id": number,
             "name": person_name(row, "xm"),
-            "sex": coded(row, "xbdm", "sex", SEX),
-            "ethnicity": ethnicity,
+            "sex": coded(row, "xbdm", "sex", "gb2261_sex"),
+            "ethnicity": required(row, "mzdm", "ethnicity"),
             "birth_date": birth_date,
             "household_id": required(row, "hh", "household_id"),
-            "relationship_to_head": relationship(required(row, "yhzgxdm", "relationship_to_head")),
+            "relationship_to_head": coded(row, "yhzgxdm", "relationship_to_head", "gb4761_relationship"),
             "registered_address": required(row, "zz", "registered_address"),
             "division_code": required(row, "xzqhdm", "division_code"),
             "grid_code": required(row, "wgdm", "grid_code"),
-            "status": coded(row, "ryzt", "status", STATUS),
+            "status": coded(row, "ryzt", "status", "hukou_status"),
         }

@@ -111,6 +111,8 @@ def test_watermark_stays_when_the_bus_does_not_acknowledge(
         ({"xm": ""}, "missing_field", "name"),
         ({"xm": "张三3"}, "invalid_name", "'3'"),
         ({"xbdm": "7"}, "unknown_code", "sex"),
+        ({"mzdm": "99"}, "unknown_code", "GB/T 3304"),
+        ({"yhzgxdm": "2"}, "unknown_code", "relationship_to_head"),
         ({"csrq": "19400105"}, "inconsistent_birth_date", "birth_date"),
         ({"gxsj": "yesterday"}, "invalid_time", "updated"),
     ],
