@@ -21,7 +21,7 @@ from exchange.bus import Bus
 from exchange.clock import CHINA_TIME
 from exchange.dead_letters import DeadLetter
 from exchange.errors import ValidationError
-from exchange.identity import parse_resident_id
+from exchange.identity import ResidentId, parse_resident_id
 from exchange.topics import topic_for
 
 
@@ -139,11 +139,16 @@ def required(row: dict[str, Any], column: str, field_name: str) -> str:
     return text
 
 
-def resident_id(row: dict[str, Any], column: str) -> str:
+def parsed_resident_id(row: dict[str, Any], column: str) -> ResidentId:
+    """The row's resident ID number with its parts (birth date, sex); Rejected when it is not valid."""
     try:
-        return parse_resident_id(required(row, column, "resident_id")).number
+        return parse_resident_id(required(row, column, "resident_id"))
     except ValidationError as exc:
         raise Rejected("invalid_resident_id", f"resident_id ({column}): {exc}") from exc
+
+
+def resident_id(row: dict[str, Any], column: str) -> str:
+    return parsed_resident_id(row, column).number
 
 
 def coded(row: dict[str, Any], column: str, field_name: str, table: str) -> str:

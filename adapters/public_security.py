@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from adapters.base import Adapter, Rejected, coded, parse_date, parse_local_time, required, resident_id
+from adapters.base import Adapter, Rejected, coded, parse_date, parse_local_time, parsed_resident_id, required
 from connectors.sources.sql_table import SqlTableSource
 from exchange.errors import ValidationError
-from exchange.identity import parse_resident_id
 from exchange.validation import normalise_name
 
 
@@ -37,9 +36,10 @@ class PublicSecurityResidents(Adapter):
                               deleted_column="scbz")  # 删除标志: registry exports that keep withdrawn rows
 
     def to_record(self, row: dict[str, Any], ingest_time: datetime) -> dict[str, Any]:
-        number = resident_id(row, "gmsfhm")
+        identity = parsed_resident_id(row, "gmsfhm")
+        number = identity.number
         birth_date = parse_date(row, "csrq", "birth_date", "%Y%m%d")
-        if birth_date != parse_resident_id(number).birth_date:
+        if birth_date != identity.birth_date:
             raise Rejected("inconsistent_birth_date", f"birth_date (csrq) {birth_date} differs from the ID number's")
         coded(row, "mzdm", "ethnicity", "gb3304_ethnicity")  # the code itself goes on the bus
         return {

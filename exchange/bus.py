@@ -128,14 +128,16 @@ class Publisher:
 
     def flush(self) -> None:
         """Deliver everything buffered; raises DeliveryError if the bus did not acknowledge it all."""
-        self._producer.flush()
-        for topic, count in self._pending.items():
-            metrics.RECORDS_PRODUCED.labels(topic).inc(count)
-        for (department, topic, reason), count in self._pending_rejects.items():
-            metrics.RECORDS_REJECTED.labels(department, topic, reason).inc(count)
-            metrics.RECORDS_PRODUCED.labels(DEAD_LETTER_TOPIC).inc(count)
-        self._pending.clear()
-        self._pending_rejects.clear()
+        try:
+            self._producer.flush()
+            for topic, count in self._pending.items():
+                metrics.RECORDS_PRODUCED.labels(topic).inc(count)
+            for (department, topic, reason), count in self._pending_rejects.items():
+                metrics.RECORDS_REJECTED.labels(department, topic, reason).inc(count)
+                metrics.RECORDS_PRODUCED.labels(DEAD_LETTER_TOPIC).inc(count)
+        finally:  # a failed flush discards the batch, so its counts go too
+            self._pending.clear()
+            self._pending_rejects.clear()
 
     def close(self) -> None:
         self._producer.close()

@@ -23,7 +23,7 @@ from datetime import date
 
 from connectors import Consumer, Message, TopicPartition
 from exchange import metrics
-from exchange.bus import Bus, DecodedRecord
+from exchange.bus import Bus, DecodedRecord, Publisher
 from exchange.clock import now_ms, today_local
 from exchange.dead_letters import DeadLetter
 from exchange.entities import EntityView, Fact, epoch_ms, json_value
@@ -76,6 +76,14 @@ class Mediator:
         if not self.topics:
             raise ConfigError("no entity topics in the topic list: nothing for the mediator to read")
         self._ends: dict[TopicPartition, int] = {}  # last end offsets seen, refreshed when reached
+        # One publisher (one producer connection) for dead letters across batches, not one per batch.
+        self._publisher: Publisher | None = None
+
+    def close(self) -> None:
+        """Release the dead-letter publisher (a later apply opens a new one)."""
+        if self._publisher is not None:
+            self._publisher.close()
+            self._publisher = None
 
     # -- one batch
 
@@ -108,7 +116,7 @@ class Mediator:
         stats = MediatorStats()
         offsets: dict[tuple[str, int], int] = {}
         facts: list[Fact] = []
-        publisher = self.bus.publisher()
+        publisher = self._publisher = self._publisher or self.bus.publisher()
         try:
             for message in messages:
                 tp = (message.topic, message.partition)
@@ -121,8 +129,9 @@ class Mediator:
                     publisher.dead_letter(self._dead_letter(message, exc))
                     stats.dead_letters += 1
             publisher.flush()  # dead letters are durable before the offsets that skip them
-        finally:
-            publisher.close()
+        except BaseException:
+            self.close()  # drop whatever was buffered: the batch will be redelivered
+            raise
         with self.store.transaction() as conn:
             changed = self._changed_facts(conn, facts)
             stats.facts_changed, stats.unchanged = len(changed), len(facts) - len(changed)
@@ -265,22 +274,37 @@ class Mediator:
     ) -> MediatorStats:
         """Consume until ``stop`` is set (or, with ``until_caught_up``, until nothing is left to read)."""
         total = self.refresh_if_new_day()  # time-based triggers: ages move on without new records
-        last_day = self.today()
         with self.bus.consumer(self.group, self.topics) as consumer:
-            while not (stop and stop.is_set()):
-                if until_caught_up and self.caught_up(consumer):
-                    total.add(self.evaluate_pending())
-                    break
-                messages = consumer.poll(max_records=max_records, timeout=0.5)
-                if messages:
-                    with metrics.MEDIATOR_BATCH_SECONDS.time():
-                        batch = self.apply(messages, consumer, evaluate=False)
-                    total.add(batch)
-                    if progress:
-                        progress(batch)
-                if self._evaluation_due(consumer):
-                    total.add(self.evaluate_pending())
-                if self.today() != last_day:
-                    last_day = self.today()
-                    total.add(self.refresh_if_new_day())
+            try:
+                self._loop(consumer, total, stop, until_caught_up, max_records, progress)
+            finally:
+                self.close()
         return total
+
+    def _loop(
+        self,
+        consumer: Consumer,
+        total: MediatorStats,
+        stop: threading.Event | None,
+        until_caught_up: bool,
+        max_records: int,
+        progress: Callable[[MediatorStats], None] | None,
+    ) -> None:
+        """Poll, apply and evaluate until ``stop`` (or caught up, when asked)."""
+        last_day = self.today()
+        while not (stop and stop.is_set()):
+            if until_caught_up and self.caught_up(consumer):
+                total.add(self.evaluate_pending())
+                break
+            messages = consumer.poll(max_records=max_records, timeout=0.5)
+            if messages:
+                with metrics.MEDIATOR_BATCH_SECONDS.time():
+                    batch = self.apply(messages, consumer, evaluate=False)
+                total.add(batch)
+                if progress:
+                    progress(batch)
+            if self._evaluation_due(consumer):
+                total.add(self.evaluate_pending())
+            if self.today() != last_day:
+                last_day = self.today()
+                total.add(self.refresh_if_new_day())
