@@ -161,10 +161,11 @@ def raw_confluent_consume(bootstrap: str, topic: str, count: int) -> tuple[int, 
     consumer.subscribe([topic])
     seen, first = 0, 0.0
     while seen < count:
-        # The least a consumer that commits does with a message: check it, take its key and value, and
-        # note where it sat.
+        # What a consumer that commits and dead-letters takes from a message (and our Message carries):
+        # check it, take its key, value, timestamp and headers, and note where it sat.
         got = sum(1 for m in consumer.consume(5000, timeout=5.0)
-                  if m.error() is None and (m.key(), m.value(), m.topic(), m.partition(), m.offset()))
+                  if m.error() is None
+                  and (m.key(), m.value(), m.topic(), m.partition(), m.offset(), m.timestamp(), m.headers()))
         if got and not seen:
             first = time.perf_counter()
         seen += got

@@ -89,7 +89,7 @@ class Producer(ABC):
         """Buffer one message; keyed messages go to ``partition_for(key)`` unless ``partition`` is given."""
 
     @abstractmethod
-    def flush(self) -> list[Delivery]:
+    def flush(self) -> Sequence[Delivery]:
         """Deliver everything buffered; return where each message landed, in send order."""
 
     def close(self) -> None:  # noqa: B027 - optional lifecycle hook

@@ -28,6 +28,7 @@ class ConfluentConsumer(Consumer):
         self.group = group
         self._assignment: set[TopicPartition] = set()
         self._positions: dict[TopicPartition, int] = {}  # only where known: after a read or a seek
+        self._unnoted = False  # records were handed out since the positions were last taken from librdkafka
         self._pending_seeks: dict[TopicPartition, int] = {}
         self._topics = set(topics)
         self._ever_assigned = False
@@ -75,36 +76,47 @@ class ConfluentConsumer(Consumer):
 
     def _messages(self, raw: list[Any]) -> list[Message]:
         records: list[Message] = []
-        # The loop below is the consume hot path: names it uses are bound to locals, and the positions
-        # are taken afterwards from the records rather than noted per record.
+        failure: TransportError | None = None
+        # The loop below is the consume hot path: names it uses are bound to locals.
         append, message, no_timestamp = records.append, Message, NO_TIMESTAMP
         for item in raw:
             error = item.error()
             if error is not None:
-                if error.code() == KafkaError._PARTITION_EOF:
-                    continue
-                failure = TransportError(f"kafka: consuming {item.topic()} [{item.partition()}]: {error.str()}")
-                if records:  # hand over what was read; the error comes with the next poll
-                    self._deferred = failure
-                    break
-                raise failure
+                if error.code() != KafkaError._PARTITION_EOF and failure is None:
+                    failure = TransportError(f"kafka: consuming {item.topic()} [{item.partition()}]: {error.str()}")
+                continue  # librdkafka has handed out the records after it too: keep them
             kind, timestamp = item.timestamp()
             headers = item.headers()
             append(message(item.topic(), item.partition(), item.offset(), item.key(), item.value(),
                            timestamp if kind != no_timestamp else -1,
                            [(name, value or b"") for name, value in headers] if headers else []))
+        if failure is not None:
+            if not records:
+                raise failure
+            self._deferred = failure  # hand over what was read; the error comes with the next poll
         if records:
-            # A partition's records come in offset order, so the last one of each is its position.
-            last = {(record.topic, record.partition): record.offset for record in records}
-            positions = self._positions
-            for (topic, partition), offset in last.items():
-                positions[TopicPartition(topic, partition)] = offset + 1
+            # Where each partition now stands is asked of librdkafka when needed (_note_positions):
+            # noting it here, per record, costs a sixth of the whole consume path.
+            self._unnoted = True
         return records
+
+    def _note_positions(self) -> None:
+        """Take the positions librdkafka moved while handing out records since the last call."""
+        if not self._unnoted:
+            return
+        self._unnoted = False
+        held = [KafkaTopicPartition(tp.topic, tp.partition) for tp in self._assignment]
+        with kafka_errors("reading the consumer's positions"):
+            answer = self._consumer.position(held)
+        for kafka_tp in answer:
+            if kafka_tp.offset >= 0:  # OFFSET_INVALID where nothing was read yet
+                self._positions[TopicPartition(kafka_tp.topic, kafka_tp.partition)] = kafka_tp.offset
 
     def commit(self, offsets: dict[TopicPartition, int] | None = None) -> None:
         """Commit synchronously; only partitions this member holds may be committed."""
         self._check_open()
         if offsets is None:
+            self._note_positions()
             offsets = {tp: offset for tp, offset in self._positions.items() if tp in self._assignment}
         if not offsets:
             return
@@ -142,12 +154,14 @@ class ConfluentConsumer(Consumer):
                 raise TransportError(f"kafka: {tp} is not assigned to this member of {self.group!r}")
             self._pending_seeks[tp] = offset
             return
+        self._note_positions()  # before the seek, so a read noted later cannot undo it
         with kafka_errors(f"seeking {tp} to {offset}"):
             self._consumer.seek(KafkaTopicPartition(tp.topic, tp.partition, offset))
         self._positions[tp] = offset
 
     def position(self, tp: TopicPartition) -> int:
         self._assigned(tp)
+        self._note_positions()
         if tp in self._positions:
             return self._positions[tp]
         # Nothing read or sought yet: the group's committed offset, else where "earliest" starts. Both cost

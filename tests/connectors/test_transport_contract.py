@@ -213,7 +213,7 @@ def test_flush_returns_deliveries_in_send_order_with_increasing_offsets(transpor
         second = producer.flush()
         assert producer.flush() == []
     offsets: dict[int, list[int]] = defaultdict(list)
-    for delivery in first + second:
+    for delivery in [*first, *second]:
         assert delivery.topic == topic
         offsets[delivery.partition].append(delivery.offset)
     assert offsets == {0: list(range(10)), 2: list(range(25))}
