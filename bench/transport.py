@@ -6,8 +6,8 @@ Every path moves the same Confluent-framed Avro payloads (Resident records, keye
 our transports through the bus interface (`connectors`), and raw kafka-python and raw confluent-kafka
 on the same tansu broker, started here. The raw clients get the same delivery guarantees as ours
 (acks=all, idempotent producer, a flush every 10,000 records) so the ratio is the cost of our layer,
-not of a weaker promise; consume rates are timed from the first record, so the consumer-group join
-(seconds on tansu) is not counted. Ratios are ours/raw per client; the embedded log has an absolute
+not of a weaker promise; consume rates count the records after the first poll that returned any (so
+neither the consumer-group join, seconds on tansu, nor the clients' different first-poll sizes count). Ratios are ours/raw per client; the embedded log has an absolute
 target of 50,000 records/s each way. Results go to ``bench/results/transport-<UTC>.json``.
 """
 
@@ -51,18 +51,54 @@ def payloads(count: int) -> list[tuple[bytes, bytes]]:
     return [(r["resident_id"].encode(), codec.encode(schema, r)) for r in resident_records(count)]
 
 
-def best(action: Callable[[], int | tuple[int, float]], repeat: int) -> float:
+Timing = tuple[int, float, float]  # records moved, perf_counter at start and at end
+
+
+def best(action: Callable[[], int | Timing], repeat: int) -> float:
     """The best of ``repeat`` timed runs (the broker shares this machine's cores: single runs are noisy)."""
     return max(timed(action) for _ in range(repeat))
 
 
-def timed(action: Callable[[], int | tuple[int, float]]) -> float:
+def timed(action: Callable[[], int | Timing]) -> float:
     """Records per second of ``action``, which returns how many records it moved, or that and the
-    moment (``perf_counter``) it really started, for consumers that first wait to join their group."""
+    moments (``perf_counter``) its timed part started and ended, for consumers (see ``Consumed``)."""
     start = time.perf_counter()
     result = action()
-    moved, start = result if isinstance(result, tuple) else (result, start)
-    return moved / (time.perf_counter() - start)
+    end = time.perf_counter()
+    moved, start, end = result if isinstance(result, tuple) else (result, start, end)
+    return moved / (end - start)
+
+
+class Consumed:
+    """Counts what a consumer reads, timed from the end of its first non-empty poll to its last record.
+
+    The first poll waits for the group to form (seconds on tansu), and clients differ in how much that
+    poll returns (ours at the first record, a raw ``consume(5000, timeout)`` only with 5,000), so that
+    poll's records are not counted; closing the consumer (leaving the group) is not timed either.
+    """
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.seen = 0
+        self.timed = 0
+        self.start = 0.0
+        self.end = 0.0
+
+    @property
+    def done(self) -> bool:
+        return self.seen >= self.count
+
+    def add(self, got: int) -> None:
+        if got and not self.seen:
+            self.start = time.perf_counter()
+        elif got:
+            self.timed += got
+        self.seen += got
+        if self.done:
+            self.end = time.perf_counter()
+
+    def result(self) -> Timing:
+        return self.timed, self.start, self.end
 
 
 # -- our transports
@@ -79,15 +115,12 @@ def ours_produce(transport: Transport, topic: str, data: list[tuple[bytes, bytes
     return len(data)
 
 
-def ours_consume(transport: Transport, topic: str, count: int) -> tuple[int, float]:
-    seen, first = 0, 0.0
+def ours_consume(transport: Transport, topic: str, count: int) -> Timing:
+    consumed = Consumed(count)
     with transport.consumer(f"bench-{uuid.uuid4().hex}", [topic]) as consumer:
-        while seen < count:
-            got = len(consumer.poll(max_records=5000, timeout=5.0))
-            if got and not seen:
-                first = time.perf_counter()
-            seen += got
-    return seen, first
+        while not consumed.done:
+            consumed.add(len(consumer.poll(max_records=5000, timeout=5.0)))
+    return consumed.result()
 
 
 # -- raw clients
@@ -109,19 +142,16 @@ def raw_kafka_python_produce(producer: Any, topic: str, data: list[tuple[bytes, 
     return len(data)
 
 
-def raw_kafka_python_consume(bootstrap: str, topic: str, count: int) -> tuple[int, float]:
+def raw_kafka_python_consume(bootstrap: str, topic: str, count: int) -> Timing:
     from kafka import KafkaConsumer
 
     consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"raw-{uuid.uuid4().hex}",
                              auto_offset_reset="earliest", enable_auto_commit=False, **FAST_GROUP)
-    seen, first = 0, 0.0
-    while seen < count:
-        got = sum(len(batch) for batch in consumer.poll(timeout_ms=5000, max_records=5000).values())
-        if got and not seen:
-            first = time.perf_counter()
-        seen += got
+    consumed = Consumed(count)
+    while not consumed.done:
+        consumed.add(sum(len(batch) for batch in consumer.poll(timeout_ms=5000, max_records=5000).values()))
     consumer.close()
-    return seen, first
+    return consumed.result()
 
 
 def raw_confluent_producer(bootstrap: str) -> Any:
@@ -152,25 +182,23 @@ def raw_confluent_produce(producer: Any, topic: str, data: list[tuple[bytes, byt
     return len(data)
 
 
-def raw_confluent_consume(bootstrap: str, topic: str, count: int) -> tuple[int, float]:
+def raw_confluent_consume(bootstrap: str, topic: str, count: int) -> Timing:
     from confluent_kafka import Consumer
 
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"raw-{uuid.uuid4().hex}",
                          "auto.offset.reset": "earliest", "enable.auto.commit": False,
                          "session.timeout.ms": 6000, "heartbeat.interval.ms": 1000, "max.poll.interval.ms": 10000})
     consumer.subscribe([topic])
-    seen, first = 0, 0.0
-    while seen < count:
+    consumed = Consumed(count)
+    while not consumed.done:
         # What a consumer that commits and dead-letters takes from a message (and our Message carries):
         # check it, take its key, value, timestamp and headers, and note where it sat.
         got = sum(1 for m in consumer.consume(5000, timeout=5.0)
                   if m.error() is None
                   and (m.key(), m.value(), m.topic(), m.partition(), m.offset(), m.timestamp(), m.headers()))
-        if got and not seen:
-            first = time.perf_counter()
-        seen += got
+        consumed.add(got)
     consumer.close()
-    return seen, first
+    return consumed.result()
 
 
 def measure(records: int, repeat: int = 3) -> dict[str, Any]:

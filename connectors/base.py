@@ -12,14 +12,14 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from connectors.partitioner import partition_for
 from exchange.errors import ConfigError
 
 _TOPIC_NAME = re.compile(r"[a-zA-Z0-9._-]{1,249}")  # Kafka's rule, so topic names carry over to a cluster
 
-Headers = list[tuple[str, bytes]]
+Headers = Sequence[tuple[str, bytes]]  # a list, or an empty tuple when a message has none
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +44,7 @@ class Message:
     key: bytes | None
     value: bytes | None
     timestamp_ms: int
-    headers: Headers = field(default_factory=list)
+    headers: Headers = ()
 
     @property
     def topic_partition(self) -> TopicPartition:

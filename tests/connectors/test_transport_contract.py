@@ -236,7 +236,7 @@ def test_headers_and_none_key_and_value_round_trip(transport: Transport, topic: 
         tombstone, empty, unkeyed = read(consumer, 3)
     assert (tombstone.key, tombstone.value, tombstone.headers) == (b"k", None, headers)
     assert tombstone.header("trace") == b"second"
-    assert (empty.key, empty.value, empty.headers) == (b"k", b"", [])
+    assert (empty.key, empty.value, list(empty.headers)) == (b"k", b"", [])
     assert (unkeyed.key, unkeyed.value) == (None, b"payload")
 
 
