@@ -9,13 +9,37 @@ from __future__ import annotations
 import logging
 from importlib.metadata import EntryPoint, entry_points
 
+from adapters.agriculture import AgriculturePovertyMonitoring
 from adapters.base import Adapter, AdapterRun, Rejected
-from adapters.civil_affairs import CivilAffairsAssistance
-from adapters.public_security import PublicSecurityResidents
+from adapters.civil_affairs import CivilAffairsAssistance, CivilAffairsFunerals
+from adapters.disabled_persons import DisabledPersonsCertificates
+from adapters.education import EducationEnrolments
+from adapters.health import HealthChronicDiseases, HealthFamilyDoctors
+from adapters.human_resources import HumanResourcesPensions
+from adapters.public_security import (
+    PublicSecurityDeaths,
+    PublicSecurityHouseholdMembers,
+    PublicSecurityHouseholds,
+    PublicSecurityResidents,
+)
 from exchange.errors import ConfigError
 
 ENTRY_POINT_GROUP = "exchange.adapters"
-BUILT_IN: tuple[type[Adapter], ...] = (PublicSecurityResidents, CivilAffairsAssistance)
+# In the order of adapters/README.md: one per department record type.
+BUILT_IN: tuple[type[Adapter], ...] = (
+    PublicSecurityResidents,
+    PublicSecurityHouseholds,
+    PublicSecurityHouseholdMembers,
+    PublicSecurityDeaths,
+    CivilAffairsAssistance,
+    CivilAffairsFunerals,
+    HumanResourcesPensions,
+    HealthChronicDiseases,
+    HealthFamilyDoctors,
+    DisabledPersonsCertificates,
+    EducationEnrolments,
+    AgriculturePovertyMonitoring,
+)
 
 log = logging.getLogger(__name__)
 

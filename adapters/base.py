@@ -10,39 +10,61 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import UTC, datetime
+from pathlib import PurePath
 from typing import Any, ClassVar
 
-from adapters.code_tables import code_table
+from adapters.fields import (
+    Rejected,
+    coded,
+    parse_amount,
+    parse_date,
+    parse_local_time,
+    parsed_resident_id,
+    required,
+    resident_id,
+)
 from connectors.sources import CheckpointStore, Source, SourceRow
 from connectors.sources.base import RejectedRow
+from connectors.sources.drop_folder import DropFolderSource
+from connectors.sources.spreadsheets import SUFFIXES, UNREADABLE
+from connectors.sources.sql_table import SqlTableSource
 from exchange.bus import Bus
-from exchange.clock import CHINA_TIME
 from exchange.dead_letters import DeadLetter
 from exchange.errors import ValidationError
-from exchange.identity import ResidentId, parse_resident_id
 from exchange.topics import topic_for
 
-
-class Rejected(ValueError):
-    """A row that breaks the data standard; ``reason`` is a short code, the message explains."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
+# The parsers lived here before adapters/fields.py; third-party adapters may still import them from here.
+__all__ = [
+    "Adapter", "AdapterRun", "DropFolderAdapter", "Rejected", "SqlTableAdapter", "coded", "parse_amount",
+    "parse_date", "parse_local_time", "parsed_resident_id", "required", "resident_id",
+]
 
 
 @dataclass
 class AdapterRun:
-    """What one run of an adapter did."""
+    """What one run of an adapter did: rows, and (for a drop folder) whole files."""
 
     adapter: str
     read: int = 0
     published: int = 0
     rejected: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
+    files_done: int = 0  # files read to the end and filed into done/
+    files_failed: int = 0  # files not readable (or old .xls) filed into failed/ with an error note
+    files_duplicate: int = 0  # files with the content of one processed before: nothing published
+    files_waiting: int = 0  # files still being written, left for the next run
+
+    def summary(self) -> str:
+        """One line for an operator: rows, reject reasons and (when any) files."""
+        line = f"{self.adapter}: read {self.read:,}, published {self.published:,}, rejected {self.rejected:,}"
+        if self.reasons:
+            line += " (" + ", ".join(f"{reason} {n:,}" for reason, n in self.reasons.most_common()) + ")"
+        files = {"done": self.files_done, "failed": self.files_failed, "duplicate": self.files_duplicate,
+                 "waiting": self.files_waiting}
+        if any(files.values()):
+            line += "; files " + ", ".join(f"{kind} {n}" for kind, n in files.items() if n)
+        return line
 
 
 class Adapter(ABC):
@@ -111,6 +133,9 @@ class Adapter(ABC):
                 stats.published += len(batch.rows) - rejected
                 if progress:
                     progress(len(batch.rows))
+            files = source.file_counts()
+            stats.files_done, stats.files_failed = files.done, files.failed
+            stats.files_duplicate, stats.files_waiting = files.duplicate, files.waiting
         finally:
             publisher.close()
         return stats
@@ -128,64 +153,40 @@ class Adapter(ABC):
         )
 
 
-# -- shared field parsers: each raises Rejected with the field's name
+class SqlTableAdapter(Adapter):
+    """An adapter reading one table of a department database, incrementally by ``(gxsj, id)``."""
+
+    source_kind = "sql table"
+    table: ClassVar[str]
+    grace_seconds: ClassVar[float] = 60  # department transactions commit within a minute of their gxsj stamp
+    deleted_column: ClassVar[str | None] = None
+
+    def owns_source(self, source_id: str) -> bool:
+        return source_id.startswith("sql:") and source_id.endswith(f"#{self.table}")
+
+    def source(self, url: str) -> SqlTableSource:
+        if "://" not in url:  # a bare path to the department's SQLite export
+            url = f"sqlite:///{url}"
+        return SqlTableSource(url, self.table, timestamp_column="gxsj", id_column="id",
+                              grace_seconds=self.grace_seconds, deleted_column=self.deleted_column)
 
 
-def required(row: dict[str, Any], column: str, field_name: str) -> str:
-    value = row.get(column)
-    text = "" if value is None else str(value).strip()
-    if not text:
-        raise Rejected("missing_field", f"{field_name} ({column}) is empty")
-    return text
+class DropFolderAdapter(Adapter):
+    """An adapter reading a department's spreadsheet exports from a drop folder (or one file)."""
 
+    source_kind = "drop folder"
+    # The folder(s) this adapter's exports are dropped in, relative to a township's data folder (the
+    # contract in adapters/README.md); `exchange adapters list` reports a drop folder's progress under the
+    # adapter whose folder its path ends with.
+    folders: ClassVar[tuple[str, ...]]
 
-def parsed_resident_id(row: dict[str, Any], column: str) -> ResidentId:
-    """The row's resident ID number with its parts (birth date, sex); Rejected when it is not valid."""
-    try:
-        return parse_resident_id(required(row, column, "resident_id"))
-    except ValidationError as exc:
-        raise Rejected("invalid_resident_id", f"resident_id ({column}): {exc}") from exc
+    def owns_source(self, source_id: str) -> bool:
+        if not source_id.startswith("csv:"):
+            return False
+        path = PurePath(source_id.removeprefix("csv:"))
+        if path.suffix.lower() in (*SUFFIXES, *UNREADABLE):  # a single file: its folder decides
+            path = path.parent
+        return any(path.parts[-len(parts):] == parts for parts in (PurePath(f).parts for f in self.folders))
 
-
-def resident_id(row: dict[str, Any], column: str) -> str:
-    return parsed_resident_id(row, column).number
-
-
-def coded(row: dict[str, Any], column: str, field_name: str, table: str) -> str:
-    """The standard's value for the row's native code, looked up in code table ``table``."""
-    value = required(row, column, field_name)
-    codes = code_table(table)
-    found = codes.lookup(value)
-    if found is None:
-        raise Rejected("unknown_code", f"{field_name} ({column}) has unknown code {value!r} ({codes.standard})")
-    return found
-
-
-def parse_date(row: dict[str, Any], column: str, field_name: str, fmt: str) -> date:
-    value = required(row, column, field_name)
-    try:
-        return datetime.strptime(value, fmt).date()
-    except ValueError:
-        raise Rejected("invalid_date", f"{field_name} ({column}) is not a date like {fmt}: {value!r}") from None
-
-
-def parse_local_time(row: dict[str, Any], column: str, field_name: str) -> datetime:
-    """A 'YYYY-MM-DD HH:MM:SS' China local time as an aware datetime."""
-    value = required(row, column, field_name)
-    try:
-        return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA_TIME)
-    except ValueError:
-        raise Rejected(
-            "invalid_time", f"{field_name} ({column}) is not a time like 2024-01-31 08:00:00: {value!r}"
-        ) from None
-
-
-def parse_amount(row: dict[str, Any], column: str, field_name: str) -> Decimal:
-    value = required(row, column, field_name)
-    try:
-        amount = Decimal(value.replace(",", ""))
-    except InvalidOperation:
-        raise Rejected("invalid_amount", f"{field_name} ({column}) is not an amount: {value!r}") from None
-    if not amount.is_finite() or amount < 0 or amount >= Decimal("1e8"):
-        raise Rejected("invalid_amount", f"{field_name} ({column}) is out of range: {value!r}")
-    return amount.quantize(Decimal("0.01"))
+    def source(self, url: str) -> DropFolderSource:
+        return DropFolderSource(url.removeprefix("file://"))

@@ -7,8 +7,9 @@ our transports through the bus interface (`connectors`), and raw kafka-python an
 on the same tansu broker, started here. The raw clients get the same delivery guarantees as ours
 (acks=all, idempotent producer, a flush every 10,000 records) so the ratio is the cost of our layer,
 not of a weaker promise; consume rates count the records after the first poll that returned any (so
-neither the consumer-group join, seconds on tansu, nor the clients' different first-poll sizes count). Ratios are ours/raw per client; the embedded log has an absolute
-target of 50,000 records/s each way. Results go to ``bench/results/transport-<UTC>.json``.
+neither the consumer-group join, seconds on tansu, nor the clients' different first-poll sizes count).
+Ratios are ours/raw per client; the embedded log has an absolute target of 50,000 records/s each way.
+Results go to ``bench/results/transport-<UTC>.json``.
 """
 
 from __future__ import annotations

@@ -39,9 +39,11 @@ def test_demo_publishes_everything_and_opens_the_expected_forms(demo_runs: Any) 
     tmp_path, first, _ = demo_runs
     manifest = json.loads((tmp_path / "town" / "township.json").read_text(encoding="utf-8"))
     run = first["this_run"]
-    for source in ("public_security", "civil_affairs"):
-        assert run["published"][source] + run["rejected"][source] == manifest["counts"][source]
-        assert run["rejected"][source] == manifest["expected_rejects"][source]
+    assert set(run["published"]) == set(manifest["files"])  # every department's source was read
+    for source in manifest["files"]:
+        assert run["published"][source] + run["rejected"][source] == manifest["counts"][source], source
+        assert run["reject_reasons"][source] == {
+            reason: n for reason, n in manifest["expected_reasons"][source].items() if n}, source
     assert first["total"]["dead_letters"] == sum(manifest["expected_rejects"].values())
     assert run["forms"]["created"] == manifest["expected_elderly_review"] > 0
     assert first["total"]["forms"] == {"elderly-allowance-review/pending_review": manifest["expected_elderly_review"]}

@@ -85,11 +85,13 @@ def test_valid_rows_are_accepted_and_published(server: tuple[str, Path]) -> None
         {"meta": {"source_department": "CIVIL_AFFAIRS", "source_record_id": "MZ1", "event_time": moment,
                   "operation": "UPSERT"},
          "resident_id": "11010519491231002X", "programme": "SUBSISTENCE_ALLOWANCE", "status": "ACTIVE",
-         "start_date": date(2025, 1, 1), "end_date": None, "monthly_amount": Decimal("650.00")},
+         "start_date": date(2025, 1, 1), "end_date": None, "monthly_amount": Decimal("650.00"),
+         "residence_address": None},
         {"meta": {"source_department": "CIVIL_AFFAIRS", "source_record_id": "MZ2", "event_time": moment,
                   "operation": "DELETE"},
          "resident_id": "11010519491231002X", "programme": "ELDERLY_ALLOWANCE", "status": "ACTIVE",
-         "start_date": date(2025, 1, 1), "end_date": date(2025, 12, 31), "monthly_amount": Decimal("80.00")},
+         "start_date": date(2025, 1, 1), "end_date": date(2025, 12, 31), "monthly_amount": Decimal("80.00"),
+         "residence_address": None},
     ]
 
 

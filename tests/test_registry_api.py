@@ -56,6 +56,7 @@ def assistance() -> dict[str, Any]:
                  "ingest_time": MOMENT, "operation": "UPSERT"},
         "resident_id": "11010519491231002X", "programme": "SUBSISTENCE_ALLOWANCE", "status": "ACTIVE",
         "start_date": date(2025, 1, 1), "end_date": None, "monthly_amount": Decimal("650.00"),
+        "residence_address": None,
     }
 
 

@@ -56,6 +56,16 @@ class SourceBatch:
         self._on_delivered(rejected)
 
 
+@dataclass(slots=True)
+class FileCounts:
+    """What a file source did with whole files during one pass of :meth:`Source.batches`."""
+
+    done: int = 0  # every row delivered; filed into done/
+    failed: int = 0  # not readable as a spreadsheet (or an old .xls): filed into failed/ with the reason
+    duplicate: int = 0  # same content as a file processed before: nothing published, filed into done/
+    waiting: int = 0  # still being written: left for the next pass
+
+
 class Source(ABC):
     """A department system the bus reads from."""
 
@@ -64,3 +74,7 @@ class Source(ABC):
     @abstractmethod
     def batches(self, checkpoints: CheckpointStore, batch_size: int = 1000) -> Iterator[SourceBatch]:
         """Rows not yet delivered, in batches; resumes after the last delivered checkpoint."""
+
+    def file_counts(self) -> FileCounts:
+        """Whole files handled during the last pass of :meth:`batches`; none for a source that reads no files."""
+        return FileCounts()

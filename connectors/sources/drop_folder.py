@@ -8,12 +8,16 @@
         done/copy.csv.duplicate.txt      same content as a file processed before: nothing published again
         failed/broken.xlsx               not readable as a spreadsheet at all
         failed/broken.xlsx.error.txt     why
+        failed/old.xls                   an old binary Excel file: refused, the note says to save as .xlsx or .csv
 
 A file is recognised by the hash of its content, so renaming or re-dropping an export publishes nothing
 twice. A file still being written is left for the next run (see :meth:`DropFolderSource.settled`), as are
 Excel lock files (``~$...``), hidden files and ``.tmp`` / ``.part`` files.
 
 Given one file instead of a folder, the source reads that file once and moves nothing.
+
+After each pass, :meth:`DropFolderSource.file_counts` says how many files were done, failed, duplicate or
+still being written, for the run's summary.
 """
 
 from __future__ import annotations
@@ -26,8 +30,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from connectors.sources.base import CheckpointStore, RejectedRow, Source, SourceBatch, SourceRow
-from connectors.sources.spreadsheets import SUFFIXES, SheetRow, read_rows
+from connectors.sources.base import CheckpointStore, FileCounts, RejectedRow, Source, SourceBatch, SourceRow
+from connectors.sources.spreadsheets import SUFFIXES, UNREADABLE, SheetRow, read_rows
 from exchange.errors import SourceError
 
 log = logging.getLogger(__name__)
@@ -43,7 +47,8 @@ def ignored(name: str) -> bool:
 
 
 class DropFolderSource(Source):
-    """Every ``*.csv`` and ``*.xlsx`` file at ``path`` (a folder, or a single file) not processed before."""
+    """Every ``*.csv`` and ``*.xlsx`` file at ``path`` (a folder, or a single file) not processed before;
+    ``*.xls`` files there are refused into failed/."""
 
     def __init__(self, path: Path | str, *, settle_seconds: float = 2.0,
                  clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> None:
@@ -53,11 +58,16 @@ class DropFolderSource(Source):
         self.settle_seconds = settle_seconds
         self._clock = clock
         self._sleep = sleep
+        self._files = FileCounts()
 
     def __repr__(self) -> str:
         return f"DropFolderSource({str(self.path)!r}, settle_seconds={self.settle_seconds})"
 
+    def file_counts(self) -> FileCounts:
+        return self._files
+
     def batches(self, checkpoints: CheckpointStore, batch_size: int = 1000) -> Iterator[SourceBatch]:
+        self._files = FileCounts()
         if self.path.is_file():
             data = self.path.read_bytes()
             digest = hashlib.sha256(data).hexdigest()
@@ -67,14 +77,17 @@ class DropFolderSource(Source):
             return
         if not self.path.is_dir():
             raise SourceError(f"drop folder {self.path} does not exist")
-        for file in self.settled(self.waiting()):
+        waiting = self.waiting()
+        ready = self.settled(waiting)
+        self._files.waiting = len(waiting) - len(ready)
+        for file in ready:
             yield from self._folder_file(file, checkpoints, batch_size)
 
     def waiting(self) -> list[Path]:
-        """The spreadsheets in the folder, oldest first."""
+        """The spreadsheets in the folder (readable or refused), oldest first."""
         found = []
         for path in self.path.iterdir():
-            if path.suffix.lower() in SUFFIXES and not ignored(path.name) and path.is_file():
+            if path.suffix.lower() in (*SUFFIXES, *UNREADABLE) and not ignored(path.name) and path.is_file():
                 try:
                     found.append((path.stat().st_mtime_ns, path.name, path))
                 except FileNotFoundError:  # taken away while we looked
@@ -91,7 +104,10 @@ class DropFolderSource(Source):
         now = self._clock()
         fresh: dict[Path, tuple[int, int]] = {}
         for file in files:
-            stat = file.stat()
+            try:
+                stat = file.stat()
+            except FileNotFoundError:  # taken away meanwhile; reading it finds it gone
+                continue
             if now - stat.st_mtime < self.settle_seconds:
                 fresh[file] = (stat.st_size, stat.st_mtime_ns)
         if not fresh:
@@ -120,12 +136,14 @@ class DropFolderSource(Source):
             self._file_away(file, DONE, ".duplicate.txt",
                             f"{file.name} has the same content (sha256 {digest}) as a file processed before.\n"
                             "Nothing in it was published again.\n")
+            self._files.duplicate += 1
             return
         try:
             rows = read_rows(data, file.name)
         except SourceError as exc:
             log.warning("%s cannot be read, moved to %s/: %s", file, FAILED, exc)
             self._file_away(file, FAILED, ".error.txt", f"{exc}\n")
+            self._files.failed += 1
             return
         yield from self._file_batches(file, rows, digest, checkpoints, batch_size,
                                       lambda rejects: self._file_done(file, rows, rejects))
@@ -145,6 +163,7 @@ class DropFolderSource(Source):
                 # losing its rejects report.
                 finish(rejects)
                 checkpoints.mark_file_processed(self.source_id, digest, file.name, len(rows), rejected_so_far)
+                self._files.done += 1
 
         if not source_rows:
             on_delivered(0, last=True)

@@ -21,6 +21,9 @@ from exchange.errors import SourceError
 
 ENCODINGS = ("utf-8-sig", "gb18030")
 SUFFIXES = (".csv", ".xlsx")
+# Spreadsheet files departments do save but nobody can read here: refused with what to do instead, never
+# silently left lying in the folder.
+UNREADABLE = {".xls": "an old binary Excel workbook (.xls)", ".et": "a WPS spreadsheet (.et)"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,9 @@ def read_rows(data: bytes, name: str) -> list[SheetRow]:
         return read_csv(data, name)
     if suffix == ".xlsx":
         return read_xlsx(data, name)
+    if suffix in UNREADABLE:
+        raise SourceError(f"{name} is {UNREADABLE[suffix]}, which cannot be read: open it in Excel or WPS and "
+                          "save as .xlsx or .csv")
     raise SourceError(f"{name} is not a .csv or .xlsx file")
 
 

@@ -8,6 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.console import Console
+from rich.progress import Progress as RichProgress
+from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from adapters import ADAPTERS, get_adapter
 from exchange.bus import Bus, transport_for
@@ -80,16 +84,21 @@ def run_adapter(name: str, source: str, every: str | None, data_dir: Path | None
     adapter = get_adapter(name)
     store, bus = open_state_and_bus(settings)
     stop = _stop_on_signals()
+    console = Console(stderr=True)
     while True:
         try:
-            stats = adapter.run(bus, adapter.source(source), store)
+            with RichProgress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,} rows"),
+                              TimeElapsedColumn(), console=console, transient=True) as bars:
+                task = bars.add_task(f"{name}: reading {source}")
+                stats = adapter.run(bus, adapter.source(source), store,
+                                    progress=lambda rows, task=task: bars.advance(task, rows))
         except (TransportError, SourceError) as exc:
             if interval is None:
                 raise
             # The watermark stayed before the failed batch: the next run publishes it again.
             click.echo(f"{name}: run failed, retrying in {every}: {exc}", err=True)
         else:
-            click.echo(f"{name}: read {stats.read:,}, published {stats.published:,}, rejected {stats.rejected:,}")
+            click.echo(stats.summary())
         if interval is None or stop.wait(interval):
             break
 
@@ -187,13 +196,18 @@ def adapters_list(data_dir: Path | None, as_json: bool) -> None:
     if as_json:
         emit_json(rows)
         return
+    table = Table(box=None, pad_edge=False)
+    for column in ("adapter", "department", "source", "topic", "progress"):
+        table.add_column(column, overflow="fold")
     for row in rows:
-        click.echo(f"{row['name']:<16} {row['department']:<16} {row['record_type']:<11} {row['source_kind']:<12} "
-                   f"-> {row['topic']}")
+        progress_lines = []
         for source in row["sources"]:
             where = (f"watermark {source['watermark'].get('ts')} id={source['watermark'].get('id')}"
                      if "watermark" in source else f"{source['files']} files, last {source['last_file']}")
-            click.echo(f"    {source['source_id']}: {where} (at {source['updated_at']})")
+            progress_lines.append(f"{source['source_id']}: {where} (at {source['updated_at']})")
+        table.add_row(row["name"], row["department"], row["source_kind"], row["topic"],
+                      "\n".join(progress_lines) or "not run yet")
+    Console(width=max(Console().width, 160)).print(table)
 
 
 @cli.group()

@@ -22,8 +22,7 @@ from exchange.state import StateStore
 from exchange.state.forms import form_counts
 from exchange.topics import DEAD_LETTER_TOPIC
 from exchange.township import generate_township
-
-MANIFEST = "township.json"
+from exchange.township.manifest import MANIFEST_FILE
 
 
 class RichPipelineProgress(Progress):
@@ -50,7 +49,7 @@ class RichPipelineProgress(Progress):
 
 def ensure_township(data_dir: Path, residents: int, seed: int) -> dict[str, Any]:
     """The township in ``data_dir``: generated once, then reused, so a second demo run adds nothing."""
-    manifest_path = data_dir / MANIFEST
+    manifest_path = data_dir / MANIFEST_FILE
     if manifest_path.exists():
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         if (manifest["residents"], manifest["seed"]) != (residents, seed):
@@ -114,7 +113,7 @@ def print_summary(console: Console, summary: dict[str, Any]) -> None:
     for key, n in sorted(summary["total"]["forms"].items()):
         forms.add_row(key, f"{n:,}")
     console.print(forms)
-    console.print(summary_line(summary))
+    console.print(summary_line(summary), soft_wrap=True)
 
 
 @cli.command()
@@ -159,7 +158,7 @@ def demo(residents: int, seed: int, data_dir: Path, bus_url: str | None, port: i
 def generate(residents: int, seed: int, out: Path, dirty_rate: float, as_json: bool) -> None:
     """Write a synthetic township's department sources (deterministic for a seed)."""
     generate_township(out, residents=residents, seed=seed, dirty_rate=dirty_rate, as_of=today_local())
-    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    manifest = json.loads((out / MANIFEST_FILE).read_text(encoding="utf-8"))
     if as_json:
         emit_json(manifest)
     else:

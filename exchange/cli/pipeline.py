@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from adapters import AdapterRun, get_adapter
 from exchange.bus import Bus
+from exchange.errors import ConfigError
 from exchange.mediator import Mediator, MediatorStats
 from exchange.processes import load_processes
 from exchange.registry.sql_store import sql_registry
 from exchange.settings import Settings
 from exchange.state import StateStore
-
-# Where `exchange generate` puts each department's export, relative to the data folder.
-TOWNSHIP_SOURCES = {
-    "public_security": "public_security.db",
-    "civil_affairs": "civil_affairs",
-}
+from exchange.township.manifest import MANIFEST_FILE
 
 
 @dataclass
@@ -45,11 +42,23 @@ def open_state_and_bus(settings: Settings) -> tuple[StateStore, Bus]:
     return store, bus
 
 
+def township_sources(data_dir: Path) -> dict[str, Path]:
+    """Each adapter's source in the township generated into ``data_dir``, from its manifest (``files``:
+    adapter name → path relative to the folder), in the manifest's order."""
+    path = data_dir / MANIFEST_FILE
+    try:
+        files = json.loads(path.read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{path} does not describe a township's sources ({exc}); run `exchange generate`") from exc
+    return {name: data_dir / relative for name, relative in files.items()}
+
+
 def run_adapters(bus: Bus, store: StateStore, data_dir: Path, progress: Progress) -> list[AdapterRun]:
+    """Run every adapter over its source in the township in ``data_dir``, once."""
     runs = []
-    for name, relative in TOWNSHIP_SOURCES.items():
+    for name, source_path in township_sources(data_dir).items():
         adapter = get_adapter(name)
-        source = adapter.source(str(data_dir / relative))
+        source = adapter.source(str(source_path))
         runs.append(adapter.run(bus, source, store, progress=lambda n, a=name: progress.adapter_rows(a, n)))
     return runs
 

@@ -1,8 +1,9 @@
-"""A deterministic synthetic township: residents, households and two department exports with known dirt.
+"""A deterministic synthetic township: residents, households and every department's export, with known dirt.
 
-Tests, the demo and benchmarks use it as ground truth: :func:`generate_township` writes the household
-register of public security (SQLite) and the assistance export of civil affairs (CSV) in their native
-layouts, plus ``township.json``, a :class:`TownshipManifest` saying what a correct pipeline must find.
+Tests, the demo and benchmarks use it as ground truth: :func:`generate_township` writes the exports of
+public security, civil affairs, human resources, health, the disabled persons' federation, education and
+agriculture in the native layouts of ``adapters/README.md`` (SQLite, CSV and XLSX), all about the same
+residents, plus ``township.json``, a :class:`TownshipManifest` saying what a correct pipeline must find.
 """
 
 from exchange.township.generator import generate_township

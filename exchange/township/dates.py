@@ -57,11 +57,25 @@ class OfficeClock:
         seconds = _OFFICE_OPEN + rng.randrange(_OFFICE_SECONDS)
         return datetime.combine(day, time(seconds // 3600, seconds // 60 % 60, seconds % 60))
 
+    def soon_after(self, rng: random.Random, day: date, days: int) -> datetime:
+        """A timestamp within ``days`` after ``day``; anywhere in the year if that lies before the year.
+
+        (An old event's row was last written some time this year: a migration, an annual check.)
+        """
+        if day + timedelta(days=days) < self.first_day:
+            return self.any_time(rng)
+        return self.between(rng, day, day + timedelta(days=days))
+
     def any_time(self, rng: random.Random) -> datetime:
         """A timestamp anywhere in the clock's year."""
         return self.between(rng, self.first_day, self.last_day)
 
 
 def stamp(moment: datetime) -> str:
-    """``YYYY-MM-DD HH:MM:SS``, the timestamp text both department exports use."""
+    """``YYYY-MM-DD HH:MM:SS``, the timestamp text every department export uses."""
     return moment.isoformat(" ", "seconds")
+
+
+def earlier(text: str, seconds: int) -> str:
+    """The ``YYYY-MM-DD HH:MM:SS`` timestamp ``text``, ``seconds`` earlier."""
+    return stamp(datetime.fromisoformat(text) - timedelta(seconds=seconds))

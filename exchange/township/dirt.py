@@ -1,34 +1,98 @@
 """Controlled dirty data: each source gets about ``rate`` of its rows spoiled, one known way per row.
 
-Rejectable kinds break the data standard and a correct validator must dead-letter the row. Tolerated
-kinds (civil affairs only) are valid rows that a correct pipeline must absorb: an exact duplicate, and
-a stale copy of a record (older 更新时间, different status) that arrives later in the file and must lose
-to the newer one. The injector counts what it did, and those counts go into the manifest.
+Rejectable kinds break the data standard in exactly one way, and a correct adapter must dead-letter the
+row with the reason given here (the rules of ``adapters/README.md``). Tolerated kinds are valid rows a
+correct pipeline must absorb: an exact duplicate, and a stale copy of a record (older update time, some
+other value) that arrives later and must lose to the newer one. Only drop-folder sources get tolerated
+kinds: a re-exported spreadsheet repeats rows, while a SQL table holds each row once and a change
+rewrites it. Each source draws from its own random stream, and the injector counts what it did; those
+counts go into the manifest.
 """
 
 from __future__ import annotations
 
 import random
-from datetime import datetime, time, timedelta
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from exchange.identity import check_digit
-from exchange.township.assistance import ENDED, RECEIVING, SUSPENDED, Assistance
-from exchange.township.dates import stamp
 
-PUBLIC_SECURITY_KINDS = ("bad_check_digit", "impossible_birth_date", "missing_name", "unknown_sex_code")
-CIVIL_AFFAIRS_REJECTED = ("bad_check_digit", "unknown_programme", "malformed_amount")
-CIVIL_AFFAIRS_TOLERATED = ("duplicate", "late_older")
-CIVIL_AFFAIRS_KINDS = CIVIL_AFFAIRS_REJECTED + CIVIL_AFFAIRS_TOLERATED
+DUPLICATE, LATE_OLDER = "duplicate", "late_older"
+TOLERATED = (DUPLICATE, LATE_OLDER)
 
-# Codes 0 ("unknown") and 9 ("unstated") are legal in GB/T 2261.1, so the bad ones avoid them.
-_BAD_SEX_CODES = ("7", "3", "M", "男")
-_UNKNOWN_PROGRAMMES = ("临时救助", "医疗救助", "残疾人两项补贴")
-_BAD_AMOUNTS = ("六百", "600元", "伍拾", "N/A")
+Row = list[Any]
+Spoiler = Callable[[random.Random, Row], bool]  # spoils the row in place; False when it does not apply
+StaleCopy = Callable[[random.Random, Row], "Row | None"]  # an older version of a row, or None if none fits
 
-# Row layouts (indices) shared with the generator.
-PS_GMSFHM, PS_XM, PS_XBDM = 1, 2, 3
-CA_ID, CA_PROGRAMME, CA_STATUS, CA_END, CA_AMOUNT, CA_UPDATED = 1, 3, 4, 6, 7, 8
+# Impossible calendar dates (month, day) that no date parser accepts, whatever its leniency.
+_IMPOSSIBLE_DAYS = ((2, 30), (2, 31), (4, 31), (6, 31), (9, 31), (11, 31), (13, 1), (0, 10), (7, 32))
 
+
+@dataclass(frozen=True, slots=True)
+class Rejectable:
+    """A way to break a row: its kind (as counted), the adapter's reject reason, and the spoiler."""
+
+    kind: str
+    reason: str
+    spoil: Spoiler
+
+
+class SourceDirt:
+    """Decides, row by row, whether and how to spoil one source's rows; ``counts`` says what it did.
+
+    The first rejectable kind must apply to every row: it stands in when the drawn kind does not apply
+    (a malformed amount on a row without an amount). A late-older draw without a stale copy becomes a
+    duplicate.
+    """
+
+    def __init__(self, rng: random.Random, rate: float, rejectable: tuple[Rejectable, ...],
+                 tolerated: tuple[str, ...] = ()) -> None:
+        self.rng = rng
+        self.rate = rate
+        self.rejectable = {item.kind: item for item in rejectable}
+        self.kinds = (*self.rejectable, *tolerated)
+        self.counts = dict.fromkeys(self.kinds, 0)
+        self._fallback = rejectable[0]
+
+    def spoil(self, row: Row, stale: StaleCopy | None = None) -> tuple[str | None, Row | None]:
+        """Maybe spoil ``row`` in place; return the kind (None if left clean) and an extra row to write later."""
+        rng = self.rng
+        if self.rate <= 0 or rng.random() >= self.rate:
+            return None, None
+        kind = rng.choice(self.kinds)
+        extra: Row | None = None
+        if kind == DUPLICATE:
+            extra = list(row)
+        elif kind == LATE_OLDER:
+            extra = stale(rng, row) if stale is not None else None
+            if extra is None:
+                kind, extra = DUPLICATE, list(row)
+        elif not self.rejectable[kind].spoil(rng, row):
+            kind = self._fallback.kind
+            self._fallback.spoil(rng, row)
+        self.counts[kind] += 1
+        return kind, extra
+
+    def is_rejected(self, kind: str | None) -> bool:
+        """Whether a row spoiled this way must be dead-lettered."""
+        return kind in self.rejectable
+
+    @property
+    def rejects(self) -> int:
+        """Rows a correct adapter dead-letters."""
+        return sum(self.counts[kind] for kind in self.rejectable)
+
+    def reasons(self) -> dict[str, int]:
+        """Rows a correct adapter dead-letters, per reject reason."""
+        found: Counter[str] = Counter()
+        for kind, item in self.rejectable.items():
+            found[item.reason] += self.counts[kind]
+        return dict(sorted(found.items()))
+
+
+# -- spoilers ----------------------------------------------------------------------------------------------
 
 def spoil_check_digit(rng: random.Random, number: str) -> str:
     """The same number with a check character that is wrong (and still a digit or X)."""
@@ -49,71 +113,51 @@ def spoil_birth_date(rng: random.Random, number: str) -> str:
     return first17 + check_digit(first17)
 
 
-class DirtInjector:
-    """Decides, row by row, whether and how to spoil it; ``counts`` says what was done per source."""
+def impossible_date(rng: random.Random, template: str) -> str:
+    """A date that is not on the calendar, written like ``template`` ("YYYYMMDD", "YYYY-MM-DD", "YYYY/MM/DD")."""
+    month, day = rng.choice(_IMPOSSIBLE_DAYS)
+    year = rng.randint(2012, 2025)
+    separator = template[4] if len(template) == 10 else ""
+    return f"{year}{separator}{month:02d}{separator}{day:02d}"
 
-    def __init__(self, rng: random.Random, rate: float) -> None:
-        self.rng = rng
-        self.rate = rate
-        self.counts = {
-            "public_security": dict.fromkeys(PUBLIC_SECURITY_KINDS, 0),
-            "civil_affairs": dict.fromkeys(CIVIL_AFFAIRS_KINDS, 0),
-        }
 
-    def _pick(self, kinds: tuple[str, ...]) -> str | None:
-        if self.rate <= 0 or self.rng.random() >= self.rate:
-            return None
-        return self.rng.choice(kinds)
+def bad_check_digit(column: int) -> Rejectable:
+    """The ID number in ``column`` gets a wrong check digit."""
+    def spoil(rng: random.Random, row: Row) -> bool:
+        row[column] = spoil_check_digit(rng, row[column])
+        return True
+    return Rejectable("bad_check_digit", "invalid_resident_id", spoil)
 
-    def public_security(self, row: list[object]) -> str | None:
-        """Maybe spoil one household-register row in place; return the kind, or None if left clean."""
-        kind = self._pick(PUBLIC_SECURITY_KINDS)
-        if kind == "bad_check_digit":
-            row[PS_GMSFHM] = spoil_check_digit(self.rng, str(row[PS_GMSFHM]))
-        elif kind == "impossible_birth_date":
-            row[PS_GMSFHM] = spoil_birth_date(self.rng, str(row[PS_GMSFHM]))
-        elif kind == "missing_name":
-            row[PS_XM] = ""
-        elif kind == "unknown_sex_code":
-            row[PS_XBDM] = self.rng.choice(_BAD_SEX_CODES)
-        if kind is not None:
-            self.counts["public_security"][kind] += 1
-        return kind
 
-    def civil_affairs(self, row: list[str], record: Assistance) -> tuple[str | None, list[str] | None]:
-        """Maybe spoil one assistance row in place.
+def missing(kind: str, column: int) -> Rejectable:
+    """A required cell left empty."""
+    def spoil(_rng: random.Random, row: Row) -> bool:
+        row[column] = ""
+        return True
+    return Rejectable(kind, "missing_field", spoil)
 
-        Returns the kind (or None) and, for the tolerated kinds, an extra row to write later in the file.
-        """
-        rng = self.rng
-        kind = self._pick(CIVIL_AFFAIRS_KINDS)
-        extra: list[str] | None = None
-        if kind == "bad_check_digit":
-            row[CA_ID] = spoil_check_digit(rng, row[CA_ID])
-        elif kind == "unknown_programme":
-            row[CA_PROGRAMME] = rng.choice(_UNKNOWN_PROGRAMMES)
-        elif kind == "malformed_amount":
-            row[CA_AMOUNT] = rng.choice(_BAD_AMOUNTS)
-        elif kind == "duplicate":
-            extra = list(row)
-        elif kind == "late_older":
-            extra = self._stale_copy(row, record)
-        if kind is not None:
-            self.counts["civil_affairs"][kind] += 1
-        return kind, extra
 
-    def _stale_copy(self, row: list[str], record: Assistance) -> list[str]:
-        """An older version of the record: up to 120 days earlier, not before its start, other status."""
-        rng = self.rng
-        since_start = record.updated - datetime.combine(record.start, time())
-        window = max(1, min(int(since_start.total_seconds()), 120 * 86400))
-        older = record.updated - timedelta(seconds=rng.randint(1, window))
-        stale = list(row)
-        if record.status == RECEIVING:
-            stale[CA_STATUS] = rng.choice((SUSPENDED, ENDED))
-        else:
-            # The interesting case: an old "receiving" row must not resurrect an ended or suspended record.
-            stale[CA_STATUS] = RECEIVING
-        stale[CA_END] = older.date().isoformat() if stale[CA_STATUS] == ENDED else ""
-        stale[CA_UPDATED] = stamp(older)
-        return stale
+def replaced(kind: str, reason: str, column: int, values: tuple[str, ...], *, only_if_set: bool = False) -> Rejectable:
+    """A cell replaced by one of ``values`` (an unknown code, a malformed amount...).
+
+    ``only_if_set``: applies only where the cell has a value (an amount that is empty unless receiving).
+    """
+    def spoil(rng: random.Random, row: Row) -> bool:
+        if only_if_set and row[column] in ("", None):
+            return False
+        row[column] = rng.choice(values)
+        return True
+    return Rejectable(kind, reason, spoil)
+
+
+def unknown_code(kind: str, column: int, values: tuple[str, ...]) -> Rejectable:
+    """A code no code table has."""
+    return replaced(kind, "unknown_code", column, values)
+
+
+def invalid_date(kind: str, column: int, template: str) -> Rejectable:
+    """A date cell holding a day that is not on the calendar (as text, also in spreadsheets)."""
+    def spoil(rng: random.Random, row: Row) -> bool:
+        row[column] = impossible_date(rng, template)
+        return True
+    return Rejectable(kind, "invalid_date", spoil)

@@ -1,4 +1,4 @@
-"""``generate_township``: one village at a time, from ground truth to both department exports."""
+"""``generate_township``: one village at a time, from ground truth to every department's export."""
 
 from __future__ import annotations
 
@@ -7,29 +7,24 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from exchange.errors import ConfigError
-from exchange.identity import age_on
 from exchange.township import names
-from exchange.township.assistance import ELDERLY, RECEIVING, Assistance, AssistancePolicy
-from exchange.township.dates import OfficeClock, stamp, years_before
-from exchange.township.dirt import CIVIL_AFFAIRS_REJECTED, PUBLIC_SECURITY_KINDS, DirtInjector
+from exchange.township.dates import years_before
+from exchange.township.departments import Departments
+from exchange.township.exports import Exports
+from exchange.township.layouts import LAYOUTS
 from exchange.township.manifest import (
     BOUNDARY_LABELS,
     MANIFEST_FILE,
     TURNED_80_YESTERDAY,
     TURNS_80_ON_AS_OF,
     TURNS_80_TOMORROW,
+    CrossDepartmentTruths,
     Grid,
     TownshipManifest,
     Village,
 )
-from exchange.township.people import ACTIVE, Household, HouseholdComposer, IdAllocator
-from exchange.township.villages import BuiltVillage, ForcedHead, build_village, plan_villages
-from exchange.township.writers import (
-    CIVIL_AFFAIRS_FILE,
-    PUBLIC_SECURITY_FILE,
-    AssistanceWriter,
-    PublicSecurityWriter,
-)
+from exchange.township.people import HouseholdComposer, IdAllocator
+from exchange.township.villages import ForcedHead, build_village, plan_villages
 
 MAX_RESIDENTS = 5_000_000  # 199 villages of at most 9,999 households
 # The oldest residents are about 105, and no ID number may carry a birth year before 1880.
@@ -46,9 +41,10 @@ def generate_township(
 ) -> TownshipManifest:
     """Generate a synthetic township into ``out_dir`` and return (and write) its manifest.
 
-    Writes ``public_security.db``, ``civil_affairs/assistance.csv`` and ``township.json`` (last, so its
-    presence means the run finished). The same arguments give byte-identical files: all randomness comes
-    from ``random.Random`` streams seeded from ``seed``. Ages are relative to ``as_of`` (default today).
+    Writes every department export of ``adapters/README.md`` (``public_security.db``, ``human_resources.db``
+    and the drop folders: see ``TownshipManifest.files``) and ``township.json`` (last, so its presence
+    means the run finished). The same arguments give byte-identical files: all randomness comes from
+    ``random.Random`` streams seeded from ``seed``. Ages are relative to ``as_of`` (default today).
     Memory stays bounded by one village, whatever ``residents`` is.
 
     Raises ConfigError for fewer than 1 or more than 5,000,000 residents, ``dirty_rate`` outside [0, 0.5],
@@ -65,22 +61,32 @@ def generate_township(
     out_dir.mkdir(parents=True, exist_ok=True)
     # An old manifest would vouch for files this run is about to replace.
     (out_dir / MANIFEST_FILE).unlink(missing_ok=True)
+    # The assistance export of format 1 lived here; civil affairs' exports now have a folder each.
+    (out_dir / "civil_affairs" / "assistance.csv").unlink(missing_ok=True)
 
-    run = _Run(seed, as_of, dirty_rate)
+    run = _Run(seed, as_of)
     plans = plan_villages(run.stream("layout"), residents)
     forced = _boundary_heads(as_of) if residents >= BOUNDARY_MINIMUM else []
     villages = []
-    with PublicSecurityWriter(out_dir / PUBLIC_SECURITY_FILE) as ps, \
-            AssistanceWriter(out_dir / CIVIL_AFFAIRS_FILE) as ca:
+    with Exports(out_dir, as_of, dirty_rate, run.dirt_stream) as exports:
+        departments = Departments(run.stream, as_of, exports, plans)
         for index, plan in enumerate(plans):
             built = build_village(run.composer, plan, forced if index == 0 else None)
-            run.emit(built, ps, ca)
+            departments.village(built)
             villages.append(Village(
                 code=plan.code, name=plan.name, households=len(built.households), residents=plan.residents,
                 grids=[Grid(code=code, name=name) for code, name in built.grids]))
 
-    counts = run.dirt.counts
-    manifest = TownshipManifest(
+    manifest = _manifest(seed, as_of, dirty_rate, residents, villages, exports, departments)
+    manifest.write(out_dir)
+    return manifest
+
+
+def _manifest(seed: int, as_of: date, dirty_rate: float, residents: int, villages: list[Village],
+              exports: Exports, departments: Departments) -> TownshipManifest:
+    """The manifest of a finished run: what was written, the dirt in it, and the truths behind it."""
+    sinks = exports.sinks
+    return TownshipManifest(
         seed=seed,
         as_of=as_of,
         dirty_rate=dirty_rate,
@@ -90,19 +96,17 @@ def generate_township(
         residents=residents,
         households=sum(village.households for village in villages),
         villages=villages,
-        files={"public_security": PUBLIC_SECURITY_FILE, "civil_affairs": CIVIL_AFFAIRS_FILE},
-        counts={"public_security": ps.rows, "civil_affairs": ca.rows},
-        dirty=counts,
-        expected_rejects={
-            "public_security": sum(counts["public_security"][kind] for kind in PUBLIC_SECURITY_KINDS),
-            "civil_affairs": sum(counts["civil_affairs"][kind] for kind in CIVIL_AFFAIRS_REJECTED),
-        },
+        files={layout.source: layout.path for layout in LAYOUTS},
+        counts={source: sink.rows for source, sink in sinks.items()},
+        dirty={source: dict(sink.dirt.counts) for source, sink in sinks.items()},
+        expected_rejects={source: sink.dirt.rejects for source, sink in sinks.items()},
+        expected_reasons={source: sink.dirt.reasons() for source, sink in sinks.items()},
         # Fixed key order, whatever order the households happened to be written in.
-        boundary_residents={label: run.boundary[label] for label in BOUNDARY_LABELS if label in run.boundary},
-        expected_elderly_review=run.elderly_review,
+        boundary_residents={label: departments.boundary[label] for label in BOUNDARY_LABELS
+                            if label in departments.boundary},
+        expected_elderly_review=departments.elderly_review,
+        cross_department=CrossDepartmentTruths(**departments.truths),
     )
-    manifest.write(out_dir)
-    return manifest
 
 
 def _boundary_heads(as_of: date) -> list[ForcedHead]:
@@ -116,25 +120,12 @@ def _boundary_heads(as_of: date) -> list[ForcedHead]:
     return [ForcedHead(years_before(day, 80), age, label) for label, day, age in targets]
 
 
-def _amount(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"
-
-
 class _Run:
-    """The state of one generation: random streams, ID allocation, counters and ground-truth tallies."""
+    """The random streams of one generation, and the household composer that draws the people."""
 
-    def __init__(self, seed: int, as_of: date, dirty_rate: float) -> None:
+    def __init__(self, seed: int, as_of: date) -> None:
         self.seed = seed
-        self.as_of = as_of
         self.composer = HouseholdComposer(self.stream("people"), as_of, IdAllocator(names.COUNTY_CODE))
-        self.policy = AssistancePolicy(self.stream("assistance"), as_of)
-        self.dirt = DirtInjector(self.stream("dirt"), dirty_rate)
-        self.clock = OfficeClock(as_of)
-        self.clock_rng = self.stream("clock")
-        self.next_row_id = 1
-        self.next_record = 1
-        self.boundary: dict[str, str] = {}
-        self.elderly_review = 0
 
     def stream(self, purpose: str) -> random.Random:
         """An independent stream per purpose, so e.g. a different dirty_rate leaves the people unchanged.
@@ -144,65 +135,6 @@ class _Run:
         """
         return random.Random(f"township:{self.seed}:{purpose}")
 
-    def emit(self, village: BuiltVillage, ps: PublicSecurityWriter, ca: AssistanceWriter) -> None:
-        """Write one village's register rows and assistance rows, and tally its ground truth."""
-        ps_rows: list[list[object]] = []
-        ca_rows: list[list[str]] = []
-        later: list[list[str]] = []  # duplicates and stale copies go after the village's own rows
-        for household in village.households:
-            clean = self._register_rows(household, ps_rows)
-            receiving = self._assistance_rows(self.policy.for_household(household), ca_rows, later)
-            for person in household.members:
-                if person.boundary is not None:
-                    self.boundary[person.boundary] = person.gmsfhm
-                if (person.status == ACTIVE and person.gmsfhm in clean and person.gmsfhm not in receiving
-                        and age_on(person.birth, self.as_of) >= 80):
-                    self.elderly_review += 1
-        ps.write(ps_rows)
-        ca.write(ca_rows)
-        ca.write(later)
-
-    def _register_rows(self, household: Household, rows: list[list[object]]) -> set[str]:
-        """Append the household's hjxx_czrk rows; return the ID numbers whose rows stayed clean."""
-        rng = self.clock_rng
-        # A household is registered or updated in one sitting, so its rows share a timestamp (the spouse
-        # always: married and registered together), which gives readers ties on gxsj to break by id.
-        household_time = stamp(self.clock.any_time(rng))
-        clean = set()
-        for index, person in enumerate(household.members):
-            gxsj = household_time if index <= 1 or rng.random() < 0.7 else stamp(self.clock.any_time(rng))
-            row: list[object] = [
-                self.next_row_id, person.gmsfhm, person.name, person.sex, person.ethnicity,
-                f"{person.birth:%Y%m%d}", household.number, person.relation, household.address,
-                household.village_code, household.grid_code, person.status, gxsj,
-            ]
-            self.next_row_id += 1
-            if person.boundary is not None or self.dirt.public_security(row) is None:
-                clean.add(person.gmsfhm)
-            rows.append(row)
-        return clean
-
-    def _assistance_rows(
-        self, records: list[Assistance], rows: list[list[str]], later: list[list[str]]
-    ) -> set[str]:
-        """Append assistance rows; return IDs with a receiving 高龄津贴 record that survives validation."""
-        receiving = set()
-        for record in records:
-            person = record.resident
-            row = [
-                f"MZ{record.start.year}{self.next_record:06d}", person.gmsfhm, person.name, record.programme,
-                record.status, record.start.isoformat(), record.end.isoformat() if record.end else "",
-                _amount(record.amount_fen), stamp(record.updated),
-            ]
-            self.next_record += 1
-            kind = None
-            if person.boundary is None:
-                kind, extra = self.dirt.civil_affairs(row, record)
-                if extra is not None:
-                    later.append(extra)
-            rows.append(row)
-            # Stale copies are older, so the row above is the one that wins; rejected rows count for nothing.
-            survives = kind not in CIVIL_AFFAIRS_REJECTED
-            if record.programme == ELDERLY and record.status == RECEIVING and survives:
-                receiving.add(person.gmsfhm)
-        return receiving
+    def dirt_stream(self, source: str) -> random.Random:
+        """The dirt stream of one source; the register's residents keep the first version's stream."""
+        return self.stream("dirt" if source == "public_security" else f"dirt:{source}")

@@ -48,13 +48,18 @@ class Resident:
 
 @dataclass(slots=True)
 class Household:
-    """A registered household: number, address, grid and members (the head first)."""
+    """A registered household: number, address, grid and members (the head first).
+
+    ``address`` is the full registered address; ``detail`` its part below the village (group and house).
+    """
 
     number: str
     address: str
     village_code: str
     grid_code: str
     members: list[Resident] = field(default_factory=list)
+    village_name: str = ""
+    detail: str = ""
 
 
 class IdAllocator:

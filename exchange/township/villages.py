@@ -94,7 +94,7 @@ def build_village(
 
     grid_count = max(1, min(MAX_GRIDS, round(len(ordinary) / HOUSEHOLDS_PER_GRID)))
     grids = [(f"{plan.code}{n:02d}", f"{plan.name}第{n}网格") for n in range(1, grid_count + 1)]
-    prefix = f"{names.PROVINCE}{names.CITY}{names.COUNTY}{names.TOWNSHIP}{plan.name}村委会"
+    prefix = address_prefix(plan.name)
     households = []
     house_number = 0
     for index, people in enumerate(ordinary):
@@ -112,5 +112,27 @@ def build_village(
             village_code=plan.code,
             grid_code=grids[index * grid_count // len(ordinary)][0],
             members=people,
+            village_name=plan.name,
+            detail=f"{group}{house_number}号",
         ))
     return BuiltVillage(plan, households, grids)
+
+
+def address_prefix(village: str) -> str:
+    """The registered address down to the village committee."""
+    return f"{names.PROVINCE}{names.CITY}{names.COUNTY}{names.TOWNSHIP}{village}村委会"
+
+
+class AddressBook:
+    """Addresses anywhere in the township, for people found living somewhere other than their registration."""
+
+    def __init__(self, plans: list[VillagePlan]) -> None:
+        self._prefixes = [address_prefix(plan.name) for plan in plans]
+
+    def elsewhere(self, rng: random.Random, registered: str) -> str:
+        """An address in some village of the township, not ``registered``."""
+        while True:
+            group = names.GROUP_NAMES[rng.randrange(6)]
+            address = f"{rng.choice(self._prefixes)}{group}组{rng.randint(1, 90)}号"
+            if address != registered:
+                return address

@@ -11,7 +11,7 @@ from typing import Any
 import openpyxl
 import pytest
 
-from connectors.sources.base import RejectedRow, SourceRow
+from connectors.sources.base import FileCounts, RejectedRow, SourceRow
 from connectors.sources.drop_folder import DropFolderSource
 from exchange.errors import SourceError
 from exchange.state import StateStore
@@ -206,3 +206,41 @@ def test_a_missing_folder_is_a_source_error(sqlite_store: StateStore, tmp_path: 
     """A drop folder that does not exist is reported, not silently treated as empty."""
     with pytest.raises(SourceError, match="does not exist"):
         drain(DropFolderSource(tmp_path / "nowhere"), sqlite_store)
+
+
+@pytest.mark.parametrize("name", ["2025年12月.xls", "OLD.XLS", "wps.et"])
+def test_an_old_binary_excel_file_is_refused_into_failed(sqlite_store: StateStore, tmp_path: Path, name: str) -> None:
+    """An .xls (or WPS .et) is not left lying unread: it goes to failed/ with a note saying how to re-save it."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / name).write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))  # an OLE2 compound file header
+    settle(folder / name, age=120)
+    write_csv(folder, "good.csv", CSV_ROWS)
+    source = DropFolderSource(folder)
+    assert [row.data for row in drain(source, sqlite_store)] == EXPECTED
+    assert names(folder / "failed") == {name, f"{name}.error.txt"}
+    note = (folder / "failed" / f"{name}.error.txt").read_text(encoding="utf-8-sig")
+    assert "cannot be read" in note
+    assert "save as .xlsx or .csv" in note
+    assert (source.file_counts().done, source.file_counts().failed) == (1, 1)
+
+
+def test_file_counts_say_what_became_of_each_file(sqlite_store: StateStore, tmp_path: Path) -> None:
+    """After a pass the source reports files done, failed, duplicate and still being written; the next pass anew."""
+    folder = tmp_path / "in"
+    write_csv(folder, "a.csv", CSV_ROWS)
+    source = DropFolderSource(folder, sleep=lambda _: None)
+    drain(source, sqlite_store)
+    assert source.file_counts() == FileCounts(done=1)
+    write_csv(folder, "a again.csv", CSV_ROWS)
+    (folder / "broken.csv").write_bytes(b"\xff\xfe\xff\x00\x81" * 50)  # neither UTF-8 nor GB18030
+    settle(folder / "broken.csv")
+    fresh = write_csv(folder, "fresh.csv", CSV_ROWS[:1], age=0)
+
+    def still_writing(seconds: float) -> None:
+        fresh.write_bytes(fresh.read_bytes() + b"MZ9,x\r\n")
+
+    source = DropFolderSource(folder, sleep=still_writing)
+    assert drain(source, sqlite_store) == []
+    assert source.file_counts() == FileCounts(done=0, failed=1, duplicate=1, waiting=1)
+    assert len(drain(DropFolderSource(folder, sleep=lambda _: None), sqlite_store)) == 2

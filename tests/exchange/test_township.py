@@ -1,8 +1,13 @@
-"""The synthetic township generator, checked from its output files with an independent validator."""
+"""The synthetic township generator, checked from its output files with an independent validator.
+
+This file covers the household register (hjxx_czrk), civil affairs' assistance export, determinism and
+scale; ``test_township_departments.py`` the other departments and how they agree.
+"""
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import re
 import sqlite3
 import time
@@ -18,12 +23,20 @@ from exchange.identity import age_on, parse_resident_id
 from exchange.township import TownshipManifest, generate_township
 
 AS_OF = date(2026, 6, 1)
-OUTPUTS = ("public_security.db", "civil_affairs/assistance.csv", "township.json")
+# Every file of a small township, as adapters/README.md places them.
+OUTPUTS = ("public_security.db", "human_resources.db", "civil_affairs/assistance/assistance.csv",
+           "civil_affairs/funerals/funerals.xlsx", "health/chronic_diseases/chronic_diseases.csv",
+           "health/family_doctors/family_doctors.csv", "disabled_persons/certificates.xlsx",
+           "education/enrolments.csv", "agriculture/monitoring.xlsx", "township.json")
+ASSISTANCE_DIR = Path("civil_affairs") / "assistance"
 # The export contract, spelled out here rather than imported, so a change to the writer fails this test.
 HEADER = ["记录编号", "身份证号", "姓名", "救助类别", "状态", "开始日期", "结束日期", "月发放金额",
-          "更新时间"]
+          "更新时间", "居住地址"]
 REGISTER_COLUMNS = ["id", "gmsfhm", "xm", "xbdm", "mzdm", "csrq", "hh", "yhzgxdm", "zz", "xzqhdm", "wgdm",
                     "ryzt", "gxsj"]
+# sha256 of repr(SELECT * FROM hjxx_czrk ORDER BY id) for 300 residents, seed 7, as of AS_OF, no dirt:
+# the register of the first generator version, which adding departments must not change.
+REGISTER_DIGEST = "926fad5a2ebb750283fcd40ce1e60f1e76b7e40164a881e993e960d7018d3289"
 PROGRAMMES = {"低保", "特困供养", "高龄津贴"}
 STATUSES = {"享受中", "暂停", "已停发"}
 
@@ -37,8 +50,16 @@ def read_register(out: Path) -> list[dict[str, object]]:
 
 
 def read_assistance(out: Path) -> list[dict[str, str]]:
-    with (out / "civil_affairs" / "assistance.csv").open(encoding="utf-8-sig", newline="") as file:
-        return list(csv.DictReader(file))
+    rows: list[dict[str, str]] = []
+    for path in sorted((out / ASSISTANCE_DIR).glob("*.csv")):
+        with path.open(encoding="utf-8-sig", newline="") as file:
+            rows += csv.DictReader(file)
+    return rows
+
+
+def all_files(out: Path) -> dict[str, bytes]:
+    """Every file under ``out`` by relative path."""
+    return {path.relative_to(out).as_posix(): path.read_bytes() for path in sorted(out.rglob("*")) if path.is_file()}
 
 
 def id_fault(number: str) -> str | None:
@@ -117,28 +138,42 @@ def dirty_township(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Town
 # -- determinism -----------------------------------------------------------------------------------------
 
 def test_same_seed_gives_byte_identical_files(tmp_path):
-    """Two runs with the same seed, as_of and parameters write byte-identical files."""
+    """Two runs with the same seed, as_of and parameters write byte-identical files, spreadsheets included."""
     first = generate_township(tmp_path / "a", 2000, seed=3, as_of=AS_OF)
+    time.sleep(1.1)  # workbooks and zip entries carry times to the second: a run later must not change them
     second = generate_township(tmp_path / "b", 2000, seed=3, as_of=AS_OF)
     assert first == second
-    for name in OUTPUTS:
-        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    files = all_files(tmp_path / "a")
+    assert sorted(files) == sorted(OUTPUTS)
+    assert files == all_files(tmp_path / "b")
 
 
 def test_rerun_into_the_same_directory_overwrites_identically(tmp_path):
-    """Generating again into a used directory replaces the files with identical ones."""
+    """Generating again into a used directory replaces the files with identical ones, and only those."""
     generate_township(tmp_path, 300, seed=3, as_of=AS_OF)
-    before = {name: (tmp_path / name).read_bytes() for name in OUTPUTS}
+    before = all_files(tmp_path)
+    legacy = tmp_path / "civil_affairs" / "assistance.csv"  # where the first version wrote assistance
+    legacy.write_text("old\n", encoding="utf-8")
+    (tmp_path / "education" / "enrolments-002.csv").write_text("a part of a larger run\n", encoding="utf-8")
     generate_township(tmp_path, 300, seed=3, as_of=AS_OF)
-    assert before == {name: (tmp_path / name).read_bytes() for name in OUTPUTS}
+    assert all_files(tmp_path) == before
 
 
 def test_different_seed_gives_different_files(tmp_path):
     """A different seed gives different residents."""
     generate_township(tmp_path / "a", 500, seed=1, as_of=AS_OF)
     generate_township(tmp_path / "b", 500, seed=2, as_of=AS_OF)
+    first, second = all_files(tmp_path / "a"), all_files(tmp_path / "b")
     for name in OUTPUTS:
-        assert (tmp_path / "a" / name).read_bytes() != (tmp_path / "b" / name).read_bytes(), name
+        assert first[name] != second[name], name
+
+
+def test_the_register_of_a_seed_is_the_same_as_before_the_other_departments(tmp_path):
+    """A seed's residents and hjxx_czrk rows are those the first generator version wrote (pinned digest)."""
+    generate_township(tmp_path, 300, seed=7, as_of=AS_OF, dirty_rate=0.0)
+    with closing(sqlite3.connect(tmp_path / "public_security.db")) as conn:
+        rows = conn.execute("SELECT * FROM hjxx_czrk ORDER BY id").fetchall()
+    assert hashlib.sha256(repr(rows).encode()).hexdigest() == REGISTER_DIGEST
 
 
 def test_dirty_rate_changes_only_the_spoiled_rows(tmp_path):
@@ -228,13 +263,15 @@ def test_status_shares_are_realistic(township):
 # -- civil affairs ---------------------------------------------------------------------------------------
 
 def test_csv_is_utf8_with_bom_and_the_exact_header(township):
-    """The assistance export starts with a UTF-8 BOM and has the exact Chinese header."""
+    """The assistance export is one file in its drop folder, UTF-8 with BOM, with the exact Chinese header."""
     out, manifest = township
-    raw = (out / "civil_affairs" / "assistance.csv").read_bytes()
+    assert [path.name for path in (out / ASSISTANCE_DIR).iterdir()] == ["assistance.csv"]
+    raw = (out / ASSISTANCE_DIR / "assistance.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
-    with (out / "civil_affairs" / "assistance.csv").open(encoding="utf-8-sig", newline="") as file:
+    with (out / ASSISTANCE_DIR / "assistance.csv").open(encoding="utf-8-sig", newline="") as file:
         assert next(csv.reader(file)) == HEADER
     assert len(read_assistance(out)) == manifest.counts["civil_affairs"]
+    assert not (out / "civil_affairs" / "assistance.csv").exists()
 
 
 def test_clean_assistance_rows_are_well_formed(township):
@@ -302,8 +339,10 @@ def test_zero_dirty_rate_means_no_dirt(tmp_path):
     manifest = generate_township(tmp_path, 3000, seed=7, as_of=AS_OF, dirty_rate=0.0)
     assert all(register_fault(row) is None for row in read_register(tmp_path))
     assert all(assistance_fault(row) is None for row in read_assistance(tmp_path))
-    assert manifest.expected_rejects == {"public_security": 0, "civil_affairs": 0}
+    assert len(manifest.expected_rejects) == 12
+    assert not any(manifest.expected_rejects.values())
     assert not any(n for kinds in manifest.dirty.values() for n in kinds.values())
+    assert not any(n for reasons in manifest.expected_reasons.values() for n in reasons.values())
 
 
 def test_boundary_residents_have_the_right_birthdays_and_stay_clean(dirty_township):
@@ -337,9 +376,18 @@ def test_manifest_file_round_trips(township):
     """township.json loads back into the manifest the generator returned."""
     out, manifest = township
     assert TownshipManifest.load(out) == manifest
-    assert manifest.files == {"public_security": "public_security.db",
-                              "civil_affairs": "civil_affairs/assistance.csv"}
-    assert manifest.counts["public_security"] == 2000
+    assert manifest.format_version == 2
+    assert manifest.files == {
+        "public_security": "public_security.db", "public_security_households": "public_security.db",
+        "public_security_members": "public_security.db", "public_security_deaths": "public_security.db",
+        "civil_affairs": "civil_affairs/assistance", "civil_affairs_funerals": "civil_affairs/funerals",
+        "human_resources": "human_resources.db", "health_chronic_diseases": "health/chronic_diseases",
+        "health_family_doctors": "health/family_doctors", "disabled_persons": "disabled_persons",
+        "education": "education", "agriculture": "agriculture",
+    }
+    for source in ("counts", "dirty", "expected_rejects", "expected_reasons"):
+        assert list(getattr(manifest, source)) == list(manifest.files), source
+    assert manifest.counts["public_security"] == manifest.counts["public_security_members"] == 2000
 
 
 @pytest.mark.parametrize(
@@ -363,14 +411,22 @@ def test_as_of_defaults_to_today(tmp_path):
 
 # -- scale -----------------------------------------------------------------------------------------------
 
-def test_hundred_thousand_residents_generate_quickly(tmp_path):
-    """100,000 residents are generated in well under a minute (about 3-4 s on a laptop)."""
+def test_ten_thousand_residents_generate_quickly(tmp_path):
+    """10,000 residents and every department's rows take about a second (a million about 85 s)."""
     started = time.perf_counter()
-    manifest = generate_township(tmp_path, 100_000, seed=7, as_of=AS_OF)
+    manifest = generate_township(tmp_path, 10_000, seed=7, as_of=AS_OF)
     elapsed = time.perf_counter() - started
-    assert manifest.counts["public_security"] == 100_000
-    assert len(manifest.villages) == round(100_000 / 600)
-    assert elapsed < 30, f"took {elapsed:.1f} s"
+    assert elapsed < 10, f"took {elapsed:.1f} s"
+    assert len(manifest.villages) == round(10_000 / 600)
+    counts = manifest.counts
+    assert counts["public_security"] == counts["public_security_members"] == 10_000
+    assert counts["public_security_households"] == manifest.households
+    # Rows per resident, about what a rural township of this size exports.
+    shares = {"human_resources": (0.55, 0.75), "health_family_doctors": (0.35, 0.5),
+              "health_chronic_diseases": (0.15, 0.3), "education": (0.14, 0.22), "disabled_persons": (0.05, 0.09),
+              "civil_affairs": (0.04, 0.1), "agriculture": (0.005, 0.015), "public_security_deaths": (0.002, 0.01)}
+    for source, (low, high) in shares.items():
+        assert low < counts[source] / 10_000 < high, source
 
 
 @pytest.mark.parametrize("as_of", [date(2028, 2, 29), date(2028, 3, 1), date(2027, 3, 1), date(2027, 2, 28)])
