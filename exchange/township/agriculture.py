@@ -11,16 +11,15 @@ important comes first.
 from __future__ import annotations
 
 import random
-from collections import Counter
 from datetime import date, timedelta
 
 from exchange.township.assistance import EXTREME_POVERTY, RECEIVING, SUBSISTENCE, Assistance
-from exchange.township.dates import OfficeClock, earlier, stamp
+from exchange.township.dates import earlier, stamp
+from exchange.township.department_base import DepartmentRows
 from exchange.township.dirt import Rejectable, Row, bad_check_digit, invalid_date, missing, replaced, unknown_code
 from exchange.township.education import HIGHER, SENIOR, VOCATIONAL
 from exchange.township.layouts import MONITORING
 from exchange.township.lives import Life
-from exchange.township.sinks import Sink
 
 UNSTABLE, MARGINAL, SUDDEN = "脱贫不稳定户", "边缘易致贫户", "突发严重困难户"
 MONITORING_STATUS, ELIMINATED, STOPPED = "监测中", "风险已消除", "终止监测"
@@ -58,14 +57,8 @@ def risks_of(lives: list[Life]) -> list[str]:
     return risks
 
 
-class Monitoring:
+class Monitoring(DepartmentRows):
     """Writes a household's monitoring row, if it is monitored; run after every other department."""
-
-    def __init__(self, rng: random.Random, clock: OfficeClock, sink: Sink, truths: Counter[str]) -> None:
-        self.rng = rng
-        self.clock = clock
-        self.sink = sink
-        self.truths = truths
 
     def household(self, lives: list[Life], assistance: list[Assistance]) -> None:
         """Maybe queue the household's row."""

@@ -10,15 +10,14 @@ records of moved-out or dead patients, and of cured tuberculosis, are often clos
 from __future__ import annotations
 
 import random
-from collections import Counter
 from datetime import date, timedelta
 
 from exchange.township import names
-from exchange.township.dates import OfficeClock, birthday, earlier, stamp
+from exchange.township.dates import birthday, earlier, stamp
+from exchange.township.department_base import DepartmentRows
 from exchange.township.dirt import Rejectable, Row, StaleCopy, bad_check_digit, invalid_date, missing, unknown_code
 from exchange.township.layouts import CHRONIC_DISEASES
 from exchange.township.lives import Life
-from exchange.township.sinks import Sink
 
 HYPERTENSION, DIABETES, MENTAL, TUBERCULOSIS, OTHER = "高血压", "2型糖尿病", "严重精神障碍", "肺结核", "其他"
 UNDER_MANAGEMENT, LOST, ENDED = "在管", "失访", "结案"
@@ -55,14 +54,8 @@ def chronic_dirt() -> tuple[Rejectable, ...]:
             invalid_date("invalid_diagnosis_date", CHRONIC_DISEASES.index("确诊日期"), "YYYY/MM/DD"))
 
 
-class ChronicDiseases:
+class ChronicDiseases(DepartmentRows):
     """Writes the chronic-disease rows of a household's members and marks the patients under management."""
-
-    def __init__(self, rng: random.Random, clock: OfficeClock, sink: Sink, truths: Counter[str]) -> None:
-        self.rng = rng
-        self.clock = clock
-        self.sink = sink
-        self.truths = truths
 
     def household(self, lives: list[Life]) -> None:
         """Queue the rows of every member managed for a disease (one row per disease)."""

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import date
 
 from exchange.identity import age_on
+from exchange.township import layouts
 from exchange.township.agriculture import Monitoring
 from exchange.township.assistance import AssistancePolicy
 from exchange.township.chronic import ChronicDiseases
@@ -24,20 +25,6 @@ from exchange.township.disability import Certificates
 from exchange.township.doctors import FamilyDoctors
 from exchange.township.education import Enrolments
 from exchange.township.exports import Exports
-from exchange.township.layouts import (
-    ASSISTANCE,
-    CERTIFICATES,
-    CHRONIC_DISEASES,
-    ENROLMENTS,
-    FAMILY_DOCTORS,
-    FUNERALS,
-    HJXX_CZRK,
-    HJXX_HCYBD,
-    HJXX_HXX,
-    HJXX_SWZX,
-    MONITORING,
-    YL_CBXX,
-)
 from exchange.township.lives import LifeCourse
 from exchange.township.pensions import Pensions
 from exchange.township.people import ACTIVE, Household
@@ -58,18 +45,19 @@ class Departments:
         clock = OfficeClock(as_of)
         sinks = exports.sinks
         truths = self.truths
-        self.register = Register(stream("clock"), stream("register"), clock, sinks[HJXX_CZRK.source],
-                                 sinks[HJXX_HXX.source], sinks[HJXX_HCYBD.source], truths)
+        self.register = Register(stream("clock"), stream("register"), clock, sinks[layouts.HJXX_CZRK.source],
+                                 sinks[layouts.HJXX_HXX.source], sinks[layouts.HJXX_HCYBD.source], truths)
         self.lives = LifeCourse(stream("lives"), as_of)
-        self.deaths = Deaths(stream("deaths"), clock, sinks[HJXX_SWZX.source], sinks[FUNERALS.source], truths)
+        self.deaths = Deaths(stream("deaths"), clock, sinks[layouts.HJXX_SWZX.source], sinks[layouts.FUNERALS.source],
+                             truths)
         self.assistance = AssistanceExport(AssistancePolicy(stream("assistance"), as_of), stream("addresses"),
-                                           AddressBook(plans), sinks[ASSISTANCE.source], truths)
-        self.pensions = Pensions(stream("pensions"), clock, sinks[YL_CBXX.source], truths)
-        self.certificates = Certificates(stream("disability"), clock, sinks[CERTIFICATES.source], truths)
-        self.chronic = ChronicDiseases(stream("chronic"), clock, sinks[CHRONIC_DISEASES.source], truths)
-        self.doctors = FamilyDoctors(stream("doctors"), clock, sinks[FAMILY_DOCTORS.source], truths)
-        self.enrolments = Enrolments(stream("education"), clock, sinks[ENROLMENTS.source], truths)
-        self.monitoring = Monitoring(stream("agriculture"), clock, sinks[MONITORING.source], truths)
+                                           AddressBook(plans), sinks[layouts.ASSISTANCE.source], truths)
+        self.pensions = Pensions(stream("pensions"), clock, sinks[layouts.YL_CBXX.source], truths)
+        self.certificates = Certificates(stream("disability"), clock, sinks[layouts.CERTIFICATES.source], truths)
+        self.chronic = ChronicDiseases(stream("chronic"), clock, sinks[layouts.CHRONIC_DISEASES.source], truths)
+        self.doctors = FamilyDoctors(stream("doctors"), clock, sinks[layouts.FAMILY_DOCTORS.source], truths)
+        self.enrolments = Enrolments(stream("education"), clock, sinks[layouts.ENROLMENTS.source], truths)
+        self.monitoring = Monitoring(stream("agriculture"), clock, sinks[layouts.MONITORING.source], truths)
 
     def village(self, village: BuiltVillage) -> None:
         """Generate and write the rows of every household of ``village``."""

@@ -11,15 +11,14 @@ superseded by the new one. About two in three certificates of registered deaths 
 from __future__ import annotations
 
 import random
-from collections import Counter
 from datetime import date, timedelta
 
 from exchange.identity import check_digit
-from exchange.township.dates import OfficeClock, birthday, earlier, stamp
+from exchange.township.dates import birthday, earlier, stamp
+from exchange.township.department_base import DepartmentRows
 from exchange.township.dirt import Rejectable, Row, invalid_date, missing, spoil_check_digit, unknown_code
 from exchange.township.layouts import CERTIFICATES
 from exchange.township.lives import Life
-from exchange.township.sinks import Sink
 
 CATEGORIES = ("1", "2", "3", "4", "5", "6", "7")  # 视力 听力 言语 肢体 智力 精神 多重 (GB/T 26341-2010)
 GRADES = ("1", "2", "3", "4")  # 一级 (most severe) … 四级
@@ -67,14 +66,8 @@ def certificates_dirt() -> tuple[Rejectable, ...]:
             invalid_date("invalid_issue_date", _ISSUED, "YYYY-MM-DD"))
 
 
-class Certificates:
+class Certificates(DepartmentRows):
     """Writes the certificate rows of a household's members and marks the holders of a valid one."""
-
-    def __init__(self, rng: random.Random, clock: OfficeClock, sink: Sink, truths: Counter[str]) -> None:
-        self.rng = rng
-        self.clock = clock
-        self.sink = sink
-        self.truths = truths
 
     def household(self, lives: list[Life]) -> None:
         """Queue the rows of the members who hold or held a certificate."""

@@ -17,6 +17,7 @@ from exchange.identity import age_on
 from exchange.township import names
 from exchange.township.chronic import HEALTH_CENTRE
 from exchange.township.dates import OfficeClock, birthday, earlier, stamp
+from exchange.township.department_base import DepartmentRows
 from exchange.township.dirt import Rejectable, Row, bad_check_digit, missing, unknown_code
 from exchange.township.layouts import FAMILY_DOCTORS
 from exchange.township.lives import Life
@@ -52,14 +53,11 @@ def contracts_dirt() -> tuple[Rejectable, ...]:
             Rejectable("expiry_before_signing", "invalid_date", expiry_before_signing))
 
 
-class FamilyDoctors:
+class FamilyDoctors(DepartmentRows):
     """Writes the contracts of a household's members; run after chronic diseases and certificates."""
 
     def __init__(self, rng: random.Random, clock: OfficeClock, sink: Sink, truths: Counter[str]) -> None:
-        self.rng = rng
-        self.clock = clock
-        self.sink = sink
-        self.truths = truths
+        super().__init__(rng, clock, sink, truths)
         self._next_contract = 1
         self._centre_doctors = [self._doctor_name() for _ in range(CENTRE_TEAMS)]
         self._village_doctors: dict[str, str] = {}

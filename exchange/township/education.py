@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from exchange.identity import age_on
 from exchange.township import names
 from exchange.township.dates import OfficeClock, earlier, stamp
+from exchange.township.department_base import DepartmentRows
 from exchange.township.dirt import Rejectable, Row, missing, spoil_check_digit, unknown_code
 from exchange.township.layouts import ENROLMENTS
 from exchange.township.lives import Life
@@ -89,14 +90,11 @@ def enrolments_dirt() -> tuple[Rejectable, ...]:
             Rejectable("invalid_grade", "invalid_grade", grade_out_of_range))
 
 
-class Enrolments:
+class Enrolments(DepartmentRows):
     """Writes the enrolments of a household's children and notes each one's stage."""
 
     def __init__(self, rng: random.Random, clock: OfficeClock, sink: Sink, truths: Counter[str]) -> None:
-        self.rng = rng
-        self.clock = clock
-        self.sink = sink
-        self.truths = truths
+        super().__init__(rng, clock, sink, truths)
         self.year_start = school_year_start(clock.as_of)
 
     def household(self, lives: list[Life]) -> None:

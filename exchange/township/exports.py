@@ -6,8 +6,6 @@ import random
 from collections.abc import Callable
 from datetime import date, datetime, time
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 from exchange.township.agriculture import monitoring_dirt
 from exchange.township.chronic import chronic_dirt
@@ -17,6 +15,7 @@ from exchange.township.dirt import TOLERATED, Rejectable, SourceDirt
 from exchange.township.disability import certificates_dirt
 from exchange.township.doctors import contracts_dirt
 from exchange.township.education import enrolments_dirt
+from exchange.township.export_base import OpenExport
 from exchange.township.layouts import (
     ASSISTANCE,
     CERTIFICATES,
@@ -28,10 +27,8 @@ from exchange.township.layouts import (
     HJXX_HCYBD,
     HJXX_HXX,
     HJXX_SWZX,
-    HUMAN_RESOURCES_DB,
     LAYOUTS,
     MONITORING,
-    PUBLIC_SECURITY_DB,
     YL_CBXX,
     Layout,
 )
@@ -50,7 +47,7 @@ DIRT: dict[str, Callable[[], tuple[Rejectable, ...]]] = {
 }
 
 
-class Exports:
+class Exports(OpenExport):
     """Every source's sink; ``dirt_stream`` gives each source its own random stream for dirt.
 
     Files of a source are complete only after :meth:`close`.
@@ -58,19 +55,22 @@ class Exports:
 
     def __init__(self, out_dir: Path, as_of: date, rate: float,
                  dirt_stream: Callable[[str], random.Random]) -> None:
-        self._databases = [
-            SqlDatabase(out_dir / PUBLIC_SECURITY_DB, [HJXX_CZRK, HJXX_HXX, HJXX_HCYBD, HJXX_SWZX]),
-            SqlDatabase(out_dir / HUMAN_RESOURCES_DB, [YL_CBXX]),
-        ]
+        # One SQLite file per path, its tables in the order of LAYOUTS.
+        tables: dict[str, list[Layout]] = {}
+        for layout in LAYOUTS:
+            if layout.table:
+                tables.setdefault(layout.path, []).append(layout)
+        databases = [SqlDatabase(out_dir / path, layouts) for path, layouts in tables.items()]
         # Spreadsheets carry a document time: the as_of day, so that files depend on the arguments only.
         created = datetime.combine(as_of, time())
-        self._folders: list[DropFolderExport] = [
+        folders: list[DropFolderExport] = [
             XlsxExport(out_dir, layout, created) if layout.suffix == ".xlsx" else CsvExport(out_dir, layout)
             for layout in LAYOUTS if not layout.table
         ]
-        writers: dict[str, RowWriter] = {folder.layout.source: folder for folder in self._folders}
-        for database in self._databases:
+        writers: dict[str, RowWriter] = {folder.layout.source: folder for folder in folders}
+        for database in databases:
             writers.update(database.tables)
+        self._exports: list[OpenExport] = [*databases, *folders]
         self.sinks = {layout.source: self._sink(layout, writers[layout.source], rate, dirt_stream)
                       for layout in LAYOUTS}
 
@@ -86,24 +86,10 @@ class Exports:
 
     def close(self) -> None:
         """Finish every file (indexes, last parts)."""
-        for database in self._databases:
-            database.close()
-        for folder in self._folders:
-            folder.close()
+        for export in self._exports:
+            export.close()
 
     def abort(self) -> None:
         """Stop after a failure; partial files are left for inspection."""
-        for database in self._databases:
-            database.abort()
-        for folder in self._folders:
-            folder.abort()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
+        for export in self._exports:
+            export.abort()

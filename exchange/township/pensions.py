@@ -11,16 +11,14 @@ those of deaths the registry has not heard of.
 
 from __future__ import annotations
 
-import random
-from collections import Counter
 from datetime import date, datetime, timedelta
 
-from exchange.township.dates import OfficeClock, birthday, stamp
+from exchange.township.dates import birthday, stamp
+from exchange.township.department_base import DepartmentRows
 from exchange.township.dirt import Rejectable, bad_check_digit, invalid_date, missing, replaced, unknown_code
 from exchange.township.layouts import YL_CBXX
 from exchange.township.lives import Life
 from exchange.township.people import MALE
-from exchange.township.sinks import Sink
 
 EMPLOYEES, RESIDENTS = "110", "170"  # 险种类型
 PAYING, RECEIVING, SUSPENDED, TERMINATED = "1", "2", "3", "4"  # 参保状态
@@ -42,14 +40,8 @@ def pensions_dirt() -> tuple[Rejectable, ...]:
             invalid_date("invalid_start_date", _START, "YYYYMMDD"))
 
 
-class Pensions:
+class Pensions(DepartmentRows):
     """Writes the yl_cbxx rows of a household's members."""
-
-    def __init__(self, rng: random.Random, clock: OfficeClock, sink: Sink, truths: Counter[str]) -> None:
-        self.rng = rng
-        self.clock = clock
-        self.sink = sink
-        self.truths = truths
 
     def household(self, lives: list[Life]) -> None:
         """Queue the rows of every member aged 16 or more."""

@@ -16,7 +16,7 @@ import csv
 import io
 import re
 import zipfile
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +25,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.writer.excel import ExcelWriter
 
+from exchange.township.export_base import OpenExport
 from exchange.township.layouts import Layout
 
 CSV_ROWS_PER_FILE = 100_000
@@ -32,7 +33,7 @@ XLSX_ROWS_PER_FILE = 20_000
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can carry
 
 
-class DropFolderExport(ABC):
+class DropFolderExport(OpenExport):
     """Rows of one drop-folder source, written to numbered part files in its folder."""
 
     def __init__(self, data_dir: Path, layout: Layout, rows_per_file: int) -> None:

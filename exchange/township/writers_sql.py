@@ -10,9 +10,9 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
+from exchange.township.export_base import OpenExport
 from exchange.township.layouts import Layout
 
 INTEGER_COLUMNS = frozenset({"hrs"})
@@ -72,7 +72,7 @@ class SqlTable:
         self._conn.execute(f"CREATE INDEX idx_{table}_gxsj_id ON {table} (gxsj, id)")
 
 
-class SqlDatabase:
+class SqlDatabase(OpenExport):
     """A fresh SQLite file holding some tables; indexes are built once, at close.
 
     The file is created from scratch (an old one is removed) with durability off: it is a generated
@@ -99,13 +99,3 @@ class SqlDatabase:
     def abort(self) -> None:
         """Close without finishing; the partial file is left for inspection."""
         self._conn.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()

@@ -1,7 +1,8 @@
 """The synthetic township generator, checked from its output files with an independent validator.
 
 This file covers the household register (hjxx_czrk), civil affairs' assistance export, determinism and
-scale; ``test_township_departments.py`` the other departments and how they agree.
+scale; ``test_township_layouts.py`` the layouts of the other exports, ``test_township_departments.py`` how
+the departments agree and ``test_township_dirt.py`` the dirt of every export. ``township_files`` reads them.
 """
 
 from __future__ import annotations
@@ -17,18 +18,18 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from township_files import AS_OF, Row, folder_rows, newest_valid, sql_rows, sql_schema
 
 from exchange.errors import ConfigError, ValidationError
 from exchange.identity import age_on, parse_resident_id
 from exchange.township import TownshipManifest, generate_township
 
-AS_OF = date(2026, 6, 1)
 # Every file of a small township, as adapters/README.md places them.
 OUTPUTS = ("public_security.db", "human_resources.db", "civil_affairs/assistance/assistance.csv",
            "civil_affairs/funerals/funerals.xlsx", "health/chronic_diseases/chronic_diseases.csv",
            "health/family_doctors/family_doctors.csv", "disabled_persons/certificates.xlsx",
            "education/enrolments.csv", "agriculture/monitoring.xlsx", "township.json")
-ASSISTANCE_DIR = Path("civil_affairs") / "assistance"
+ASSISTANCE_DIR = "civil_affairs/assistance"
 # The export contract, spelled out here rather than imported, so a change to the writer fails this test.
 HEADER = ["记录编号", "身份证号", "姓名", "救助类别", "状态", "开始日期", "结束日期", "月发放金额",
           "更新时间", "居住地址"]
@@ -41,20 +42,16 @@ PROGRAMMES = {"低保", "特困供养", "高龄津贴"}
 STATUSES = {"享受中", "暂停", "已停发"}
 
 
-# -- an independent reader and validator ---------------------------------------------------------------
+# -- reading (township_files) and an independent validator -----------------------------------------------
 
-def read_register(out: Path) -> list[dict[str, object]]:
-    with closing(sqlite3.connect(out / "public_security.db")) as conn:
-        conn.row_factory = sqlite3.Row
-        return [dict(row) for row in conn.execute("SELECT * FROM hjxx_czrk ORDER BY id")]
+def read_register(out: Path) -> list[Row]:
+    """The hjxx_czrk rows in id order."""
+    return sql_rows(out, "public_security.db", "hjxx_czrk")
 
 
-def read_assistance(out: Path) -> list[dict[str, str]]:
-    rows: list[dict[str, str]] = []
-    for path in sorted((out / ASSISTANCE_DIR).glob("*.csv")):
-        with path.open(encoding="utf-8-sig", newline="") as file:
-            rows += csv.DictReader(file)
-    return rows
+def read_assistance(out: Path) -> list[Row]:
+    """The assistance rows of every file of the drop folder."""
+    return folder_rows(out, ASSISTANCE_DIR)
 
 
 def all_files(out: Path) -> dict[str, bytes]:
@@ -96,24 +93,9 @@ def assistance_fault(row: dict[str, str]) -> str | None:
     return None
 
 
-def newest_valid_records(rows: list[dict[str, str]]) -> tuple[dict[str, dict[str, str]], Counter[str]]:
+def newest_valid_records(rows: list[Row]) -> tuple[dict[str, Row], Counter[str]]:
     """Newest 更新时间 per record number among valid rows, and a count of duplicate / late rows seen."""
-    newest: dict[str, dict[str, str]] = {}
-    anomalies: Counter[str] = Counter()
-    for row in rows:
-        if assistance_fault(row):
-            continue
-        seen = newest.get(row["记录编号"])
-        if seen is None:
-            newest[row["记录编号"]] = row
-        elif seen == row:
-            anomalies["duplicate"] += 1
-        elif row["更新时间"] < seen["更新时间"]:
-            anomalies["late_older"] += 1
-        else:
-            anomalies["newer_later"] += 1
-            newest[row["记录编号"]] = row
-    return newest, anomalies
+    return newest_valid(rows, assistance_fault, lambda row: row["记录编号"])
 
 
 def birth_of(row: dict[str, object]) -> date:
@@ -207,10 +189,7 @@ def test_every_clean_id_is_valid_unique_and_consistent(township):
 def test_register_has_the_contracted_columns_and_index(township):
     """hjxx_czrk has exactly the contracted columns and an index on (gxsj, id)."""
     out, _ = township
-    with closing(sqlite3.connect(out / "public_security.db")) as conn:
-        columns = [row[1] for row in conn.execute("PRAGMA table_info(hjxx_czrk)")]
-        indexed = [[row[2] for row in conn.execute(f"PRAGMA index_info({index[1]})")]
-                   for index in conn.execute("PRAGMA index_list(hjxx_czrk)")]
+    columns, indexed = sql_schema(out, "public_security.db", "hjxx_czrk")
     assert columns == REGISTER_COLUMNS
     assert ["gxsj", "id"] in indexed
 

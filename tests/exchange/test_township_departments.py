@@ -1,93 +1,26 @@
-"""Every department's export of the synthetic township: layouts as adapters/README.md says, and the
-departments agreeing about the same residents, checked from the files with an independent reader."""
+"""The departments of the synthetic township agreeing about the same residents: the register, deaths,
+welfare, disability, health, education and agriculture, checked from the files with an independent reader
+(``township_files``); ``test_township_layouts.py`` checks the files' layouts."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-import sqlite3
 from collections import Counter, defaultdict
-from contextlib import closing
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import openpyxl
 import pytest
+from township_files import AS_OF, folder_rows, sql_rows
 
-from connectors.sources.spreadsheets import read_rows
 from exchange.identity import age_on, parse_resident_id
-from exchange.township import TownshipManifest, generate_township, writers_files
+from exchange.township import TownshipManifest, generate_township
 
-AS_OF = date(2026, 6, 1)
 SCHOOL_YEAR = date(2025, 9, 1)
 
-# The contract, spelled out here rather than imported, so a change to the generator fails these tests.
-TABLES = {
-    "hjxx_hxx": ["id", "hh", "hzgmsfhm", "hlbdm", "ssxq_sheng", "ssxq_shi", "ssxq_xian", "ssxq_xiang", "ssxq_cun",
-                 "xxdz", "xzqhdm", "wgdm", "hrs", "gxsj"],
-    "hjxx_hcybd": ["id", "hh", "gmsfhm", "yhzgxdm", "qrrq", "qcrq", "gxsj"],
-    "hjxx_swzx": ["id", "gmsfhm", "xm", "swrq", "swdd", "swyydm", "swzmbh", "zxrq", "gxsj"],
-    "yl_cbxx": ["id", "sfzhm", "xm", "xzlx", "cbzt", "yljje", "ksrq", "gxsj"],
-}
-FOLDERS = {  # folder: (file name of a small township, encoding or None for XLSX, header)
-    "civil_affairs/funerals": ("funerals.xlsx", None,
-                               ["火化证编号", "身份证号", "姓名", "死亡日期", "火化日期", "殡仪馆", "更新时间"]),
-    "health/chronic_diseases": ("chronic_diseases.csv", "gb18030",
-                                ["档案编号", "身份证号", "姓名", "疾病", "确诊日期", "管理机构", "末次随访日期",
-                                 "管理状态", "更新时间"]),
-    "health/family_doctors": ("family_doctors.csv", "utf-8-sig",
-                              ["签约编号", "身份证号", "姓名", "团队名称", "签约医生", "签约日期", "到期日期", "服务包",
-                               "更新时间"]),
-    "disabled_persons": ("certificates.xlsx", None,
-                         ["残疾人证号", "身份证号", "姓名", "残疾类别", "残疾等级", "发证日期", "有效期至", "证件状态",
-                          "更新时间"]),
-    "education": ("enrolments.csv", "utf-8-sig",
-                  ["全国学籍号", "身份证号", "姓名", "学校名称", "学校标识码", "学段", "年级", "学籍状态", "学年",
-                   "是否寄宿", "更新时间"]),
-    "agriculture": ("monitoring.xlsx", None,
-                    ["户编号", "户主身份证号", "户主姓名", "监测对象类别", "风险类型", "识别日期", "监测状态",
-                     "家庭人均纯收入", "最近走访日期", "更新时间"]),
-}
-STAMP = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 
-
-# -- an independent reader -------------------------------------------------------------------------------
-
-def table(out: Path, database: str, name: str) -> list[dict[str, Any]]:
-    with closing(sqlite3.connect(out / database)) as conn:
-        conn.row_factory = sqlite3.Row
-        return [dict(row) for row in conn.execute(f"SELECT * FROM {name} ORDER BY id")]
-
-
-def cell(value: Any) -> str:
-    """A spreadsheet cell as CSV text: dates as YYYY-MM-DD, empty as ""."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() else str(value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def folder(out: Path, name: str) -> list[dict[str, str]]:
-    """Every data row of every file of a drop folder, keyed by header."""
-    _, encoding, _ = FOLDERS.get(name, ("", "utf-8-sig", []))
-    rows: list[dict[str, str]] = []
-    for path in sorted((out / name).iterdir()):
-        if path.suffix == ".xlsx":
-            book = openpyxl.load_workbook(path, read_only=True)
-            values = [[cell(v) for v in row] for row in book.worksheets[0].iter_rows(values_only=True)]
-            book.close()
-            rows += [dict(zip(values[0], row, strict=True)) for row in values[1:]]
-        else:
-            with path.open(encoding=encoding, newline="") as file:
-                rows += csv.DictReader(file)
-    return rows
-
+# -- dates as the files write them; fixtures -------------------------------------------------------------
 
 def day(text: str) -> date:
     return date.fromisoformat(text.replace("/", "-")) if "-" in text or "/" in text else \
@@ -115,92 +48,14 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, TownshipManife
 
 @pytest.fixture(scope="module")
 def register(town: tuple[Path, TownshipManifest]) -> dict[str, dict[str, Any]]:
-    return {row["gmsfhm"]: row for row in table(town[0], "public_security.db", "hjxx_czrk")}
+    return {row["gmsfhm"]: row for row in sql_rows(town[0], "public_security.db", "hjxx_czrk")}
 
 
 @pytest.fixture(scope="module")
 def funeral_only(town: tuple[Path, TownshipManifest], register: dict[str, dict[str, Any]]) -> dict[str, date]:
     """ID → death date of the deaths only civil affairs knows of (funeral row, register still active)."""
-    return {row["身份证号"]: day(row["死亡日期"]) for row in folder(town[0], "civil_affairs/funerals")
+    return {row["身份证号"]: day(row["死亡日期"]) for row in folder_rows(town[0], "civil_affairs/funerals")
             if register[row["身份证号"]]["ryzt"] == "0"}
-
-
-# -- layouts ---------------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize(("database", "name"), [
-    ("public_security.db", "hjxx_hxx"), ("public_security.db", "hjxx_hcybd"), ("public_security.db", "hjxx_swzx"),
-    ("human_resources.db", "yl_cbxx"),
-])
-def test_sql_tables_have_the_contracted_columns_and_index(town, database, name):
-    """Each SQL table has exactly the contracted columns, increasing ids and an index on (gxsj, id)."""
-    out, _ = town
-    with closing(sqlite3.connect(out / database)) as conn:
-        columns = [row[1] for row in conn.execute(f"PRAGMA table_info({name})")]
-        indexed = [[row[2] for row in conn.execute(f"PRAGMA index_info({index[1]})")]
-                   for index in conn.execute(f"PRAGMA index_list({name})")]
-    assert columns == TABLES[name]
-    assert ["gxsj", "id"] in indexed
-    rows = table(out, database, name)
-    assert [row["id"] for row in rows] == list(range(1, len(rows) + 1))
-    assert all(STAMP.fullmatch(row["gxsj"]) and row["gxsj"] < AS_OF.isoformat() for row in rows)
-
-
-@pytest.mark.parametrize("name", sorted(FOLDERS))
-def test_drop_folders_hold_one_file_with_the_contracted_header_and_encoding(town, name):
-    """Each drop folder holds one file in the contracted format, header and encoding, all rows counted."""
-    out, manifest = town
-    file_name, encoding, header = FOLDERS[name]
-    assert [path.name for path in (out / name).iterdir()] == [file_name]
-    raw = (out / name / file_name).read_bytes()
-    if encoding is None:
-        book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True)
-        assert next(book.worksheets[0].iter_rows(values_only=True)) == tuple(header)
-        book.close()
-    else:
-        assert raw.startswith(b"\xef\xbb\xbf") == (encoding == "utf-8-sig")
-        if encoding == "gb18030":
-            with pytest.raises(UnicodeDecodeError):
-                raw.decode("utf-8")
-        assert next(csv.reader(io.StringIO(raw.decode(encoding)))) == header
-        assert b"\r\n" in raw
-    rows = folder(out, name)
-    source = next(source for source, path in manifest.files.items() if path == name)
-    assert len(rows) == manifest.counts[source] > 0
-    assert all(STAMP.fullmatch(row["更新时间"]) and row["更新时间"] < AS_OF.isoformat() for row in rows)
-
-
-def test_the_connector_reads_every_drop_folder_file_as_written(town):
-    """The drop-folder connector's spreadsheet reader gets every row, with dates as text it can parse."""
-    out, _ = town
-    for name in FOLDERS:
-        for path in (out / name).iterdir():
-            assert [row.data for row in read_rows(path.read_bytes(), path.name)] == folder(out, name)
-
-
-def test_large_exports_are_split_at_village_boundaries(tmp_path, monkeypatch):
-    """Past the rows per file an export continues in a numbered part; no village spans two parts."""
-    monkeypatch.setattr(writers_files, "CSV_ROWS_PER_FILE", 300)
-    monkeypatch.setattr(writers_files, "XLSX_ROWS_PER_FILE", 40)
-    manifest = generate_township(tmp_path, 3000, seed=7, as_of=AS_OF, dirty_rate=0.0)
-    split = set()
-    for name, (file_name, _, _) in FOLDERS.items():
-        stem, suffix = file_name.split(".")
-        parts = sorted(path.name for path in (tmp_path / name).iterdir())
-        if len(parts) > 1:
-            split.add(name)
-            assert parts == [f"{stem}-{n:03d}.{suffix}" for n in range(1, len(parts) + 1)], name
-        else:
-            assert parts == [file_name]
-        source = next(source for source, path in manifest.files.items() if path == name)
-        assert len(folder(tmp_path, name)) == manifest.counts[source]
-    assert {"education", "health/family_doctors", "disabled_persons"} <= split
-    village_of = {row["gmsfhm"]: row["xzqhdm"] for row in table(tmp_path, "public_security.db", "hjxx_czrk")}
-    seen: set[str] = set()
-    for path in sorted((tmp_path / "education").iterdir()):
-        rows = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig")))
-        villages = {village_of[row["身份证号"]] for row in rows}
-        assert not villages & seen, path.name
-        seen |= villages
 
 
 # -- the register ----------------------------------------------------------------------------------------
@@ -208,7 +63,7 @@ def test_large_exports_are_split_at_village_boundaries(tmp_path, monkeypatch):
 def test_households_match_their_members(town, register):
     """One hjxx_hxx row per household: its head, its members still registered, its address in parts."""
     out, manifest = town
-    households = table(out, "public_security.db", "hjxx_hxx")
+    households = sql_rows(out, "public_security.db", "hjxx_hxx")
     assert len(households) == manifest.households == len({row["hh"] for row in register.values()})
     members = defaultdict(list)
     for row in register.values():
@@ -230,9 +85,9 @@ def test_households_match_their_members(town, register):
 def test_memberships_say_when_each_resident_joined_and_left(town, register, funeral_only):
     """One hjxx_hcybd row per resident: born into or moved in, and out on moving away or a registered death."""
     out, _ = town
-    memberships = table(out, "public_security.db", "hjxx_hcybd")
+    memberships = sql_rows(out, "public_security.db", "hjxx_hcybd")
     assert sorted(row["gmsfhm"] for row in memberships) == sorted(register)
-    deaths = {row["gmsfhm"]: row["swrq"] for row in table(out, "public_security.db", "hjxx_swzx")}
+    deaths = {row["gmsfhm"]: row["swrq"] for row in sql_rows(out, "public_security.db", "hjxx_swzx")}
     born_into = 0
     for row in memberships:
         resident = register[row["gmsfhm"]]
@@ -254,9 +109,9 @@ def test_every_registered_death_has_a_cancellation_and_most_a_funeral(town, regi
     """Registered deaths have one hjxx_swzx row and ~90% a funeral with the same death date, cremated 1-5
     days later; a few recent deaths are known only to civil affairs."""
     out, manifest = town
-    deaths = {row["gmsfhm"]: row for row in table(out, "public_security.db", "hjxx_swzx")}
+    deaths = {row["gmsfhm"]: row for row in sql_rows(out, "public_security.db", "hjxx_swzx")}
     assert sorted(deaths) == sorted(number for number, row in register.items() if row["ryzt"] == "2")
-    funerals = {row["身份证号"]: row for row in folder(out, "civil_affairs/funerals")}
+    funerals = {row["身份证号"]: row for row in folder_rows(out, "civil_affairs/funerals")}
     for number, funeral in funerals.items():
         died, cremated = day(funeral["死亡日期"]), day(funeral["火化日期"])
         assert 1 <= (cremated - died).days <= 5
@@ -278,13 +133,13 @@ def test_every_registered_death_has_a_cancellation_and_most_a_funeral(town, regi
 def test_benefits_of_the_dead_end_after_the_death_or_keep_paying(town, register, funeral_only):
     """Assistance and pensions of dead residents end after the death, or still run (what notices are for)."""
     out, manifest = town
-    deaths = {row["gmsfhm"]: day(row["swrq"]) for row in table(out, "public_security.db", "hjxx_swzx")}
+    deaths = {row["gmsfhm"]: day(row["swrq"]) for row in sql_rows(out, "public_security.db", "hjxx_swzx")}
     deaths |= funeral_only
-    assistance = [row for row in folder(out, "civil_affairs/assistance") if row["身份证号"] in deaths]
+    assistance = [row for row in folder_rows(out, "civil_affairs/assistance") if row["身份证号"] in deaths]
     ended = [row for row in assistance if row["状态"] == "已停发"]
     assert all(day(row["结束日期"]) >= deaths[row["身份证号"]] for row in ended)
     assert all(row["状态"] == "已停发" for row in assistance if row["身份证号"] in funeral_only)
-    pensions = [row for row in table(out, "human_resources.db", "yl_cbxx") if row["sfzhm"] in deaths]
+    pensions = [row for row in sql_rows(out, "human_resources.db", "yl_cbxx") if row["sfzhm"] in deaths]
     terminated = sum(row["cbzt"] == "4" for row in pensions)
     truths = manifest.cross_department
     assert (truths.assistance_ended_after_death, truths.assistance_open_after_death) == (
@@ -299,7 +154,7 @@ def test_benefits_of_the_dead_end_after_the_death_or_keep_paying(town, register,
 def test_pensions_are_paid_from_retirement_age_only(town, register):
     """RECEIVING rows start at 60 (55 for women employees) with an amount; 16-59 mostly pay in."""
     out, _ = town
-    pensions = table(out, "human_resources.db", "yl_cbxx")
+    pensions = sql_rows(out, "human_resources.db", "yl_cbxx")
     amounts: dict[str, list[Decimal]] = defaultdict(list)
     for row in pensions:
         born = birth(row["sfzhm"])
@@ -325,7 +180,7 @@ def test_pensions_are_paid_from_retirement_age_only(town, register):
 def test_assistance_addresses_mostly_match_the_register(town, register):
     """Most assistance rows carry the registered address, some another address in the township, some none."""
     out, manifest = town
-    rows = folder(out, "civil_affairs/assistance")
+    rows = folder_rows(out, "civil_affairs/assistance")
     same = sum(row["居住地址"] == register[row["身份证号"]]["zz"] for row in rows)
     empty = sum(row["居住地址"] == "" for row in rows)
     elsewhere = [row["居住地址"] for row in rows if row["居住地址"] not in ("", register[row["身份证号"]]["zz"])]
@@ -340,7 +195,7 @@ def test_assistance_addresses_mostly_match_the_register(town, register):
 def test_certificate_numbers_are_the_id_category_and_grade(town, register):
     """Every certificate number is ID + category + grade; ~6% hold one, more of the old; superseded ones cancelled."""
     out, manifest = town
-    rows = folder(out, "disabled_persons")
+    rows = folder_rows(out, "disabled_persons")
     for row in rows:
         assert row["残疾人证号"] == row["身份证号"] + row["残疾类别"] + row["残疾等级"]
         assert row["残疾类别"] in "1234567"
@@ -365,7 +220,7 @@ def test_certificate_numbers_are_the_id_category_and_grade(town, register):
 def test_chronic_disease_shares_rise_with_age(town, register):
     """Hypertension ~25% of those 35+ rising with age, type-2 diabetes ~8%, a few mental disorders and TB."""
     out, manifest = town
-    rows = folder(out, "health/chronic_diseases")
+    rows = folder_rows(out, "health/chronic_diseases")
     by_disease = defaultdict(set)
     for row in rows:
         by_disease[row["疾病"]].add(row["身份证号"])
@@ -390,9 +245,10 @@ def test_family_doctor_packages_follow_the_person(town, register, funeral_only):
     """~40% have a contract, ~75% of 65+; the package follows age at signing, chronic care and certificates."""
     out, manifest = town
     dead = {number for number, row in register.items() if row["ryzt"] == "2"} | funeral_only.keys()
-    patients = {row["身份证号"] for row in folder(out, "health/chronic_diseases") if row["管理状态"] == "在管"} - dead
-    certified = {row["身份证号"] for row in folder(out, "disabled_persons") if row["证件状态"] == "有效"} - dead
-    rows = folder(out, "health/family_doctors")
+    chronic = folder_rows(out, "health/chronic_diseases")
+    patients = {row["身份证号"] for row in chronic if row["管理状态"] == "在管"} - dead
+    certified = {row["身份证号"] for row in folder_rows(out, "disabled_persons") if row["证件状态"] == "有效"} - dead
+    rows = folder_rows(out, "health/family_doctors")
     for row in rows:
         signed, expires = day(row["签约日期"]), day(row["到期日期"])
         assert expires + timedelta(days=1) in (anniversary(signed, 1), anniversary(signed, 3))
@@ -424,7 +280,7 @@ def expected_stage(born: date, year_start: date) -> tuple[set[str], int]:
 def test_every_child_is_enrolled_at_the_stage_of_their_age(town, register):
     """Residents aged 3-18 have one enrolment each, in the stage and grade of their age on 31 August."""
     out, manifest = town
-    rows = {row["身份证号"]: row for row in folder(out, "education")}
+    rows = {row["身份证号"]: row for row in folder_rows(out, "education")}
     children = {number for number, row in register.items()
                 if row["ryzt"] != "2" and 3 <= age_on(birth(number), AS_OF) <= 18}
     assert set(rows) == children
@@ -448,13 +304,13 @@ def test_monitored_households_have_the_risks_their_members_show(town, register, 
     """~3% of households are monitored; 因病 / 因残 appear exactly where a present member is a patient / holder."""
     out, manifest = town
     present = {number for number, row in register.items() if row["ryzt"] == "0"} - funeral_only.keys()
-    patients = {row["身份证号"] for row in folder(out, "health/chronic_diseases") if row["管理状态"] == "在管"}
-    certified = {row["身份证号"] for row in folder(out, "disabled_persons") if row["证件状态"] == "有效"}
+    patients = {row["身份证号"] for row in folder_rows(out, "health/chronic_diseases") if row["管理状态"] == "在管"}
+    certified = {row["身份证号"] for row in folder_rows(out, "disabled_persons") if row["证件状态"] == "有效"}
     members = defaultdict(set)
     for number in present:
         members[register[number]["hh"]].add(number)
     heads = {row["hh"]: row["gmsfhm"] for row in register.values() if row["yhzgxdm"] == "02"}
-    rows = folder(out, "agriculture")
+    rows = folder_rows(out, "agriculture")
     assert 0.015 < len(rows) / manifest.households < 0.05
     assert len(rows) == len({row["户编号"] for row in rows}) == manifest.cross_department.monitored_households
     for row in rows:

@@ -3,25 +3,20 @@ finds exactly the dirt the manifest declares, and what a correct adapter must de
 
 from __future__ import annotations
 
-import csv
-import sqlite3
 from collections import Counter
 from collections.abc import Callable
-from contextlib import closing
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-import openpyxl
 import pytest
+from township_files import AS_OF, Row, folder_rows, newest_valid, sql_rows
 
 from exchange.errors import ValidationError
 from exchange.identity import parse_resident_id
 from exchange.township import TownshipManifest, generate_township
 
-AS_OF = date(2026, 6, 1)
-Row = dict[str, Any]
 Check = Callable[[Row], "str | None"]
 
 # Which kind of dirt each README reject reason stands for, and which reasons a kind may give.
@@ -29,36 +24,6 @@ REASONS = {"bad_check_digit": "invalid_resident_id", "impossible_birth_date": "i
            "inconsistent_certificate": "inconsistent_certificate", "invalid_grade": "invalid_grade"}
 README_REASONS = {"invalid_resident_id", "unknown_code", "missing_field", "invalid_date", "invalid_amount",
                   "inconsistent_certificate", "invalid_grade"}
-
-
-# -- reading ---------------------------------------------------------------------------------------------
-
-def sql_rows(out: Path, database: str, name: str) -> list[Row]:
-    with closing(sqlite3.connect(out / database)) as conn:
-        conn.row_factory = sqlite3.Row
-        return [dict(row) for row in conn.execute(f"SELECT * FROM {name} ORDER BY id")]
-
-
-def text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    return str(value)
-
-
-def folder_rows(out: Path, name: str, encoding: str = "utf-8-sig") -> list[Row]:
-    rows: list[Row] = []
-    for path in sorted((out / name).iterdir()):
-        if path.suffix == ".xlsx":
-            book = openpyxl.load_workbook(path, read_only=True)
-            values = [[text(v) for v in row] for row in book.worksheets[0].iter_rows(values_only=True)]
-            book.close()
-            rows += [dict(zip(values[0], row, strict=True)) for row in values[1:]]
-        else:
-            with path.open(encoding=encoding, newline="") as file:
-                rows += csv.DictReader(file)
-    return rows
 
 
 # -- the README's rules, one checker per source ----------------------------------------------------------
@@ -181,7 +146,7 @@ SOURCES: dict[str, tuple[Callable[[Path], list[Row]], Check, Callable[[Row], str
                       lambda row: row["记录编号"]),
     "civil_affairs_funerals": (lambda out: folder_rows(out, "civil_affairs/funerals"), funerals_fault,
                                lambda row: row["火化证编号"]),
-    "health_chronic_diseases": (lambda out: folder_rows(out, "health/chronic_diseases", "gb18030"), chronic_fault,
+    "health_chronic_diseases": (lambda out: folder_rows(out, "health/chronic_diseases"), chronic_fault,
                                 lambda row: row["档案编号"] + row["疾病"]),
     "health_family_doctors": (lambda out: folder_rows(out, "health/family_doctors"), doctors_fault,
                               lambda row: row["签约编号"]),
@@ -191,25 +156,6 @@ SOURCES: dict[str, tuple[Callable[[Path], list[Row]], Check, Callable[[Row], str
                   lambda row: row["全国学籍号"] + row["学校标识码"] + row["学年"]),
     "agriculture": (lambda out: folder_rows(out, "agriculture"), monitoring_fault, lambda row: row["户编号"]),
 }
-
-
-def tolerated(rows: list[Row], check: Check, record_id: Callable[[Row], str]) -> Counter[str]:
-    """Duplicates and late older rows among the valid rows; "newer_later" would be a generator bug."""
-    newest: dict[str, Row] = {}
-    found: Counter[str] = Counter()
-    for row in rows:
-        if check(row):
-            continue
-        seen = newest.get(record_id(row))
-        if seen is None:
-            newest[record_id(row)] = row
-        elif seen == row:
-            found["duplicate"] += 1
-        elif row["更新时间"] < seen["更新时间"]:
-            found["late_older"] += 1
-        else:
-            found["newer_later"] += 1
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -230,7 +176,7 @@ def test_dirty_counts_match_the_files(dirty, source):
     del found[None]
     rejects = found.total()
     if record_id is not None:
-        found += tolerated(rows, check, record_id)
+        found += newest_valid(rows, check, record_id)[1]
     assert found == Counter(manifest.dirty[source])
     assert set(found) == set(manifest.dirty[source])  # every kind occurs
     assert rejects == manifest.expected_rejects[source] > 0
