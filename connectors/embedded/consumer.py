@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from connectors.base import Consumer, Message, TopicPartition
+from connectors.base import NO_HEADERS, Consumer, Message, TopicPartition
 from connectors.embedded.group import Membership, Slot
 from connectors.embedded.store import TopicRow, connect, decode_headers, load_topics, sql_errors
 from exchange.errors import TopicNotFound, TransportError
@@ -106,6 +106,7 @@ class EmbeddedConsumer(Consumer):
             ready = ready[self._rotation :] + ready[: self._rotation]
             share = -(-max_records // len(ready))
             records: list[Message] = []
+            new = tuple.__new__
             for tp in ready:
                 limit = min(share, max_records - len(records))
                 if limit <= 0:
@@ -113,8 +114,9 @@ class EmbeddedConsumer(Consumer):
                 topic_id, partition = self._slot(tp)
                 start = self._positions[tp]
                 rows = self._conn.execute(_FETCH, (topic_id, partition, start, limit)).fetchall()
-                records += [
-                    Message(tp.topic, partition, offset, key, value, timestamp_ms, decode_headers(headers))
+                records += [  # tuple.__new__: Message's Python-level constructor costs more than the read
+                    new(Message, (tp.topic, partition, offset, key, value, timestamp_ms,
+                                  NO_HEADERS if headers is None else decode_headers(headers)))
                     for offset, key, value, headers, timestamp_ms in rows
                 ]
                 if rows:

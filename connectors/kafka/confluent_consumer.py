@@ -8,7 +8,7 @@ import confluent_kafka
 from confluent_kafka import KafkaError
 from confluent_kafka import TopicPartition as KafkaTopicPartition
 
-from connectors.base import Consumer, Headers, Message, TopicPartition
+from connectors.base import NO_HEADERS, Consumer, Message, TopicPartition
 from connectors.kafka.confluent_errors import MISSING_TOPIC, kafka_errors
 from exchange.errors import ConfigError, TopicNotFound, TransportError
 
@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 __all__ = ["ConfluentConsumer"]
 
 NO_TIMESTAMP = confluent_kafka.TIMESTAMP_NOT_AVAILABLE
-NO_HEADERS: Headers = ()
 
 
 class ConfluentConsumer(Consumer):
@@ -82,7 +81,7 @@ class ConfluentConsumer(Consumer):
         # they are converted (popped from the reversed list) and a message without headers shares one
         # empty tuple, so a batch leaves the garbage collector one new object per record, as raw
         # confluent-kafka does: a second and third would cost more than the rest of the loop.
-        append, message, no_timestamp, no_headers = records.append, Message, NO_TIMESTAMP, NO_HEADERS
+        append, new, no_timestamp, no_headers = records.append, tuple.__new__, NO_TIMESTAMP, NO_HEADERS
         raw.reverse()
         pop = raw.pop
         while raw:
@@ -94,9 +93,9 @@ class ConfluentConsumer(Consumer):
                 continue  # librdkafka has handed out the records after it too: keep them
             kind, timestamp = item.timestamp()
             headers = item.headers()
-            append(message(item.topic(), item.partition(), item.offset(), item.key(), item.value(),
-                           timestamp if kind != no_timestamp else -1,
-                           [(name, value or b"") for name, value in headers] if headers else no_headers))
+            append(new(Message, (item.topic(), item.partition(), item.offset(), item.key(), item.value(),
+                                 timestamp if kind != no_timestamp else -1,
+                                 [(name, value or b"") for name, value in headers] if headers else no_headers)))
         if failure is not None:
             if not records:
                 raise failure

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from kafka import ConsumerRebalanceListener, KafkaConsumer, OffsetAndMetadata
 from kafka import TopicPartition as KafkaTopicPartition
 
-from connectors.base import Consumer, Message, TopicPartition
+from connectors.base import NO_HEADERS, Consumer, Message, TopicPartition
 from connectors.kafka.kafka_python_errors import FENCED, kafka_errors_as_transport, reason
 from exchange.errors import TransportError
 
@@ -101,8 +101,9 @@ class KafkaPythonConsumer(Consumer):
             raise ValueError(f"max_records must be at least 1, got {max_records}")
         with self._errors("polling"):
             batches = self._client.poll(timeout_ms=max(int(timeout * 1000), 0), max_records=max_records)
+        new = tuple.__new__  # skips Message's Python-level constructor
         return [
-            Message(
+            new(Message, (
                 record.topic,
                 record.partition,
                 record.offset,
@@ -110,8 +111,9 @@ class KafkaPythonConsumer(Consumer):
                 record.value,
                 record.timestamp,
                 # Kafka allows a null header value; the interface has bytes, and an empty one says the same.
-                [(name, b"" if value is None else value) for name, value in record.headers or ()],
-            )
+                [(name, b"" if value is None else value) for name, value in record.headers]
+                if record.headers else NO_HEADERS,
+            ))
             for records in batches.values()
             for record in records
         ]
