@@ -26,13 +26,23 @@ from exchange import metrics
 from exchange.bus import Bus, DecodedRecord, Publisher
 from exchange.clock import now_ms, today_local
 from exchange.dead_letters import DeadLetter
-from exchange.entities import EntityView, Fact, epoch_ms, json_value
+from exchange.entities import Fact, epoch_ms, json_value
 from exchange.errors import CodecError, ConfigError, SchemaError
+from exchange.evaluation import ProcessEvaluator, observe
+from exchange.notices import NoticeOutbox, check_notice_topics, notice_topics
 from exchange.processes.definition import ProcessDefinition
-from exchange.processes.engine import evaluate
 from exchange.state import StateStore
-from exchange.state.facts import entity_keys, load_views, mark_pending, oldest_pending, take_pending, write_facts
-from exchange.state.forms import FormChange, store_evaluations
+from exchange.state.facts import (
+    entity_keys_after,
+    load_views,
+    mark_entities_pending,
+    mark_pending,
+    oldest_pending,
+    take_pending,
+    write_facts,
+)
+from exchange.state.forms import FormChange
+from exchange.state.memberships import backfill_memberships, households_of, write_memberships
 
 GROUP = "exchange-mediator"
 
@@ -44,6 +54,8 @@ class MediatorStats:
     unchanged: int = 0
     dead_letters: int = 0
     forms: Counter[str] = field(default_factory=Counter)
+    notices: int = 0  # notices decided (written to the outbox); each exactly once in the state
+    notices_sent: int = 0  # notices published from the outbox (a re-send after a crash counts again)
 
     def add(self, other: MediatorStats) -> None:
         self.consumed += other.consumed
@@ -51,6 +63,8 @@ class MediatorStats:
         self.unchanged += other.unchanged
         self.dead_letters += other.dead_letters
         self.forms.update(other.forms)
+        self.notices += other.notices
+        self.notices_sent += other.notices_sent
 
 
 class Mediator:
@@ -75,6 +89,9 @@ class Mediator:
         self.topics = sorted(name for name, spec in bus.topics.items() if spec.entity is not None)
         if not self.topics:
             raise ConfigError("no entity topics in the topic list: nothing for the mediator to read")
+        check_notice_topics(processes, bus.topics)
+        self.evaluator = ProcessEvaluator(processes, notice_topics(bus.topics))
+        self.outbox = NoticeOutbox(bus, store)
         self._ends: dict[TopicPartition, int] = {}  # last end offsets seen, refreshed when reached
         # One publisher (one producer connection) for dead letters across batches, not one per batch.
         self._publisher: Publisher | None = None
@@ -136,7 +153,9 @@ class Mediator:
             changed = self._changed_facts(conn, facts)
             stats.facts_changed, stats.unchanged = len(changed), len(facts) - len(changed)
             write_facts(conn, changed)
+            write_memberships(conn, changed)
             mark_pending(conn, changed, now_ms())
+            self._mark_households(conn, changed)
             self.store.save_offsets(conn, self.group, offsets)
         if consumer is not None and offsets:
             consumer.commit({TopicPartition(t, p): o for (t, p), o in offsets.items()})
@@ -145,7 +164,7 @@ class Mediator:
         return stats
 
     def evaluate_pending(self, chunk: int = 2000) -> MediatorStats:
-        """Evaluate every entity waiting since its facts changed; return the form changes."""
+        """Evaluate every entity waiting since its facts changed, then send the notices it decided."""
         stats = MediatorStats()
         today = self.today()
         while True:
@@ -154,9 +173,11 @@ class Mediator:
                 touched: dict[str, set[str]] = {}
                 for entity_type, key, _ in waiting:
                     touched.setdefault(entity_type, set()).add(key)
-                changes = self._evaluate(conn, touched, today)
-            self._observe(changes, stats, [ingest for _, _, ingest in waiting])
+                result = self.evaluator.evaluate(conn, touched, today)
+            self._observe(result.changes, stats, [ingest for _, _, ingest in waiting])
+            stats.notices += result.notices
             if len(waiting) < chunk:
+                stats.notices_sent += self.outbox.send()
                 return stats
 
     def _evaluation_due(self, consumer: Consumer) -> bool:
@@ -180,24 +201,19 @@ class Mediator:
                 changed[fact.identity] = fact
         return list(changed.values())
 
-    def _evaluate(self, conn: object, touched: dict[str, set[str]], today: date) -> list[FormChange]:
-        changes: list[FormChange] = []
-        for entity_type, keys in touched.items():
-            processes = [p for p in self.processes if p.entity == entity_type]
-            if not processes:
-                continue
-            views = load_views(conn, entity_type, keys)  # type: ignore[arg-type]
-            changes.extend(self._store(conn, processes, entity_type, views, today))
-        return changes
-
-    @staticmethod
-    def _store(conn: object, processes: list[ProcessDefinition], entity_type: str,
-               views: dict[str, EntityView], today: date) -> list[FormChange]:
-        changes: list[FormChange] = []
-        for process in processes:
-            results = {key: evaluate(process, view, today) for key, view in views.items()}
-            changes.extend(store_evaluations(conn, process.id, entity_type, results, now_ms()))  # type: ignore[arg-type]
-        return changes
+    def _mark_households(self, conn: object, changed: list[Fact]) -> None:
+        """Queue the households of residents whose facts changed: household forms read member views."""
+        if "household" not in self.evaluator.entity_types:
+            return
+        oldest: dict[str, int] = {}
+        for fact in changed:
+            if fact.entity_type == "resident":
+                oldest[fact.entity_key] = min(oldest.get(fact.entity_key, fact.received_time), fact.received_time)
+        if not oldest:
+            return
+        households = households_of(conn, oldest)  # type: ignore[arg-type]
+        marks = {("household", h): min(oldest[r] for r in residents) for h, residents in households.items()}
+        mark_entities_pending(conn, marks, now_ms())  # type: ignore[arg-type]
 
     def _dead_letter(self, message: Message, exc: Exception) -> DeadLetter:
         spec = self.bus.topics.get(message.topic)
@@ -214,15 +230,7 @@ class Mediator:
     def _observe(changes: list[FormChange], stats: MediatorStats, ingest_times: list[int]) -> None:
         for change in changes:
             stats.forms[change.kind] += 1
-            if change.kind == "created" and change.draft is not None:
-                metrics.FORMS_CREATED.labels(change.process_id).inc()
-                metrics.FIELDS_FILLED.labels(change.process_id, "department").inc(change.draft.prefilled_count)
-                metrics.FIELDS_FILLED.labels(change.process_id, "staff").inc(change.draft.manual_count)
-            elif change.kind in ("updated", "reopened"):
-                metrics.FORMS_UPDATED.labels(change.process_id).inc()
-        done = now_ms()
-        for ingest in ingest_times:
-            metrics.INGEST_TO_FORM_SECONDS.observe(max(0, done - ingest) / 1000)
+        observe(changes, ingest_times)
 
     # -- time-based triggers
 
@@ -235,34 +243,50 @@ class Mediator:
         self.store.save_checkpoint(mark, today.isoformat())
         return stats
 
-    def refresh(self, today: date | None = None) -> MediatorStats:
-        """Re-evaluate every entity for ``today``: a resident turning 80 today gets a form today."""
+    def refresh(self, today: date | None = None, chunk: int = 2000) -> MediatorStats:
+        """Re-evaluate every entity for ``today``: a resident turning 80 today gets a form today, a
+        household's yearly review opens on the first day of the year. Walks the entities a page at a
+        time (keyset order), so memory does not grow with their number."""
         today = today or self.today()
         stats = MediatorStats()
-        entity_types = {p.entity for p in self.processes}
-        for entity_type in entity_types:
-            with self.store.engine.connect() as conn:
-                keys = entity_keys(conn, entity_type)
-            for start in range(0, len(keys), 2000):
+        for entity_type in sorted(self.evaluator.entity_types):
+            after = ""
+            while True:
                 with self.store.transaction() as conn:
-                    changes = self._evaluate(conn, {entity_type: set(keys[start : start + 2000])}, today)
-                self._observe(changes, stats, [])
+                    keys = entity_keys_after(conn, entity_type, after, chunk)
+                    result = self.evaluator.evaluate(conn, {entity_type: set(keys)}, today)
+                self._observe(result.changes, stats, [])
+                stats.notices += result.notices
+                if len(keys) < chunk:
+                    break
+                after = keys[-1]
+        stats.notices_sent += self.outbox.send()
         return stats
 
     # -- the loop
 
     def caught_up(self, consumer: Consumer) -> bool:
-        """Whether this member has applied everything on its partitions (False until it has some)."""
+        """Whether the whole group has applied everything on every partition it reads.
+
+        This member's own partitions are judged by its positions; the others (held by another member,
+        or still by one that crashed until the group notices) by the offsets the members stored with
+        the state. A restarted member that finished its own share must not evaluate a half-applied
+        backlog as if it were the whole picture. False until this member has partitions.
+        """
         assigned = consumer.assignment()
         if not assigned:
             return False
         if any(consumer.position(tp) < self._ends.get(tp, 0) for tp in assigned):
             return False
         # Positions reached the ends last seen: ask the bus whether more arrived since.
-        for topic in {tp.topic for tp in assigned}:
+        for topic in self.topics:
             for partition, end in self.bus.transport.end_offsets(topic).items():
                 self._ends[TopicPartition(topic, partition)] = end
-        return all(consumer.position(tp) >= self._ends.get(tp, 0) for tp in assigned)
+        if not all(consumer.position(tp) >= self._ends.get(tp, 0) for tp in assigned):
+            return False
+        stored = self.store.load_offsets(self.group)
+        return all(stored.get((tp.topic, tp.partition), 0) >= end
+                   for tp, end in self._ends.items() if tp not in assigned and end > 0)
 
     def run(
         self,
@@ -273,7 +297,10 @@ class Mediator:
         progress: Callable[[MediatorStats], None] | None = None,
     ) -> MediatorStats:
         """Consume until ``stop`` is set (or, with ``until_caught_up``, until nothing is left to read)."""
+        with self.store.transaction() as conn:
+            backfill_memberships(conn)  # a store from before the membership index
         total = self.refresh_if_new_day()  # time-based triggers: ages move on without new records
+        total.notices_sent += self.outbox.send()  # left in the outbox by a crash
         with self.bus.consumer(self.group, self.topics) as consumer:
             try:
                 self._loop(consumer, total, stop, until_caught_up, max_records, progress)

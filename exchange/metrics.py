@@ -20,6 +20,10 @@ FORMS_UPDATED = Counter("exchange_forms_updated", "Pre-filled forms re-computed 
 FIELDS_FILLED = Counter(
     "exchange_form_fields", "Form fields on created forms, by who fills them.", ["process", "filled_by"]
 )
+NOTICES_SENT = Counter(
+    "exchange_notices_sent", "Notices acknowledged by the bus (a re-send after a crash counts again).",
+    ["process", "department"],
+)
 INGEST_TO_FORM_SECONDS = Histogram(
     "exchange_ingest_to_form_seconds",
     "Time from an adapter reading a record to the mediator committing its effect.",

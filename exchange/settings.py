@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     state_url: str = Field("", description="SQLAlchemy URL of the state store.")
     kafka_client: Literal["kafka-python", "confluent"] = "kafka-python"
     processes_enabled: list[str] | None = Field(None, description="Process ids to run; all when unset.")
+    processes_dir: Path | None = Field(None, description="County folder of process YAMLs over schemas/processes.")
+    mediator_max_delay: float = Field(
+        30.0, gt=0, description="Seconds a changed entity may wait for evaluation while the mediator catches up.")
     topic_replication_factor: int | None = Field(None, ge=1, description="Overrides every topic's replication.")
 
     # Kafka client settings, passed to the transport (names follow connectors.kafka.KafkaOptions).

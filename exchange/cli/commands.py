@@ -67,7 +67,8 @@ def run_mediator(data_dir: Path | None) -> None:
     """Consume department topics and keep forms up to date until SIGINT/SIGTERM."""
     settings = settings_from(data_dir)
     store, bus = open_state_and_bus(settings)
-    mediator = Mediator(bus, store, load_processes(enabled=settings.processes_enabled))
+    mediator = Mediator(bus, store, load_processes(enabled=settings.processes_enabled),
+                        max_delay=settings.mediator_max_delay)
     stats = mediator.run(stop=_stop_on_signals())
     click.echo(f"mediator stopped after applying {stats.consumed:,} records")
 
@@ -218,23 +219,33 @@ def processes() -> None:
 @processes.command("list")
 @json_option
 def processes_list(as_json: bool) -> None:
-    """Enabled processes."""
-    rows = [{"id": p.id, "version": p.version, "title": p.title.zh, "entity": p.entity,
-             "fields": len(p.fields), "manual_fields": len(p.manual_fields)} for p in load_processes()]
+    """Enabled processes (EXCHANGE_PROCESSES_ENABLED, with EXCHANGE_PROCESSES_DIR laid over schemas/processes)."""
+    from exchange.processes.definition import configured_processes
+
+    rows = [{"id": p.id, "version": p.version, "title": p.title.zh, "entity": p.entity, "cycle": p.cycle,
+             "fields": len(p.fields), "manual_fields": len(p.manual_fields),
+             "notices": [n.department for n in p.notices]} for p in configured_processes(settings_from())]
     if as_json:
         emit_json(rows)
         return
     for r in rows:
-        click.echo(f"{r['id']:<28} v{r['version']} {r['entity']:<10} {r['fields']} pre-filled, "
-                   f"{r['manual_fields']} manual  {r['title']}")
+        notices = f"  notifies {', '.join(r['notices'])}" if r["notices"] else ""
+        click.echo(f"{r['id']:<30} v{r['version']} {r['entity']:<10} {r['cycle']:<6} {r['fields']} pre-filled, "
+                   f"{r['manual_fields']} manual  {r['title']}{notices}")
 
 
 @processes.command("validate")
 @click.argument("files", nargs=-1, type=click.Path(exists=True, path_type=Path))
 def processes_validate(files: tuple[Path, ...]) -> None:
-    """Check process definitions (default: every file in schemas/processes/)."""
-    for path in files or sorted(PROCESSES_DIR.glob("*.yaml")):
+    """Check process definitions (default: schemas/processes/ and the county's EXCHANGE_PROCESSES_DIR),
+    including that every department they notify has a notice topic."""
+    from exchange.notices import check_notice_topics
+
+    county = settings_from().processes_dir
+    default = sorted(PROCESSES_DIR.glob("*.yaml")) + (sorted(county.glob("*.yaml")) if county else [])
+    for path in files or default:
         process = load_process(path)
+        check_notice_topics([process], load_topics())
         click.echo(f"ok: {path.name} ({process.id} v{process.version})")
 
 

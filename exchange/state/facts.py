@@ -44,6 +44,17 @@ def entity_keys(conn: Connection, entity_type: str) -> list[str]:
     return [r[0] for r in rows]
 
 
+def entity_keys_after(conn: Connection, entity_type: str, after: str, limit: int) -> list[str]:
+    """Up to ``limit`` entities of ``entity_type`` whose key sorts after ``after``, in key order (a page
+    of a walk over every entity that holds one page in memory at a time)."""
+    rows = conn.execute(
+        select(entity_facts.c.entity_key).where(entity_facts.c.entity_type == entity_type,
+                                                entity_facts.c.entity_key > after)
+        .distinct().order_by(entity_facts.c.entity_key).limit(limit)
+    )
+    return [r[0] for r in rows]
+
+
 def group_by_entity(facts: Iterable[Fact]) -> dict[tuple[str, str], list[Fact]]:
     grouped: dict[tuple[str, str], list[Fact]] = defaultdict(list)
     for fact in facts:
@@ -57,6 +68,11 @@ def mark_pending(conn: Connection, facts: Iterable[Fact], now: int) -> None:
     for fact in facts:
         key = (fact.entity_type, fact.entity_key)
         oldest[key] = min(oldest.get(key, fact.received_time), fact.received_time)
+    mark_entities_pending(conn, oldest, now)
+
+
+def mark_entities_pending(conn: Connection, oldest: dict[tuple[str, str], int], now: int) -> None:
+    """Queue each (entity type, key) of ``oldest`` for evaluation, with the oldest ingest time waiting."""
     if not oldest:
         return
     rows = [{"entity_type": t, "entity_key": k, "since": now, "ingest_time": i} for (t, k), i in oldest.items()]

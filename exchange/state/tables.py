@@ -58,8 +58,44 @@ forms = Table(
     Column("revision", Integer, nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    # The review (exchange.state.lifecycle): staff corrections of pre-filled values, who decided and when,
+    # and what changed since the last review when new inputs reopened a reviewed form.
+    Column("corrections", Json, nullable=True, doc="[{field, value, reason, original: {value, provenance}}]"),
+    Column("reviewed_by", String(128), nullable=True),
+    Column("reviewed_at", BigInteger, nullable=True),
+    Column("changes", Json, nullable=True, doc="What the latest update or reopening changed (a form diff)."),
     UniqueConstraint("process_id", "entity_key", name="uq_forms_process_entity"),
     Index("ix_forms_grid_status", "grid_code", "status"),
+)
+
+form_history = Table(
+    "form_history",
+    metadata,
+    Column("form_id", String(36), primary_key=True),
+    Column("revision", Integer, primary_key=True, autoincrement=False, doc="The form's revision after the change."),
+    Column("at", BigInteger, nullable=False),
+    Column("actor", String(128), nullable=False, doc="A staff account, or 'mediator' for new inputs."),
+    Column("action", String(16), nullable=False,
+           doc="created, updated, superseded, reopened, confirmed, corrected, rejected"),
+    Column("status_before", String(32), nullable=True),
+    Column("status_after", String(32), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("changes", Json, nullable=True, doc="The diff, the corrections or the manual values of the change."),
+)
+
+# The outbox of feedback to source departments: written in the transaction of the correction, published
+# by exchange.feedback and marked sent after the bus acknowledged it (a crash in between re-publishes the
+# same id; consumers dedupe by feedback_id).
+feedback_outbox = Table(
+    "feedback_outbox",
+    metadata,
+    Column("id", String(36), primary_key=True, doc="Deterministic: uuid5 of form, revision, field and source."),
+    Column("topic", String(249), nullable=False),
+    Column("department", String(64), nullable=False),
+    Column("record", Json, nullable=False, doc="The gov.exchange.common.Feedback record (times in epoch ms)."),
+    Column("created_at", BigInteger, nullable=False),
+    Column("sent_at", BigInteger, nullable=True),
+    Index("ix_feedback_outbox_sent", "sent_at"),
 )
 
 consumer_offsets = Table(

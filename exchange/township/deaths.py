@@ -76,8 +76,10 @@ class Deaths:
         self._next_certificate = 1
         self._next_cremation = 1
 
-    def record(self, lives: list[Life]) -> None:
-        """Queue the death rows of a household's members."""
+    def record(self, lives: list[Life]) -> set[str]:
+        """Queue the death rows of a household's members; return the ID numbers of those whose death
+        only civil affairs knows, from a valid funeral row (the register still says active)."""
+        known_only_to_civil_affairs = set()
         for life in lives:
             died = life.died
             if died is None:
@@ -91,8 +93,11 @@ class Deaths:
             else:
                 valid = self._funeral(life, died)
                 self.truths["deaths_only_civil_affairs"] += 1
-                if valid and life.register_clean:
-                    self.truths["expected_death_notices"] += 1
+                if valid:
+                    known_only_to_civil_affairs.add(life.resident.gmsfhm)
+                    if life.register_clean:
+                        self.truths["expected_death_notices"] += 1
+        return known_only_to_civil_affairs
 
     def _register(self, life: Life, died: date) -> None:
         rng = self.rng

@@ -69,7 +69,7 @@ class Departments:
         registered, clean = self.register.residents(household)
         lives = self.lives.for_household(household, registered, clean)
         self.register.household(household, lives)
-        self.deaths.record(lives)
+        dead_to_civil_affairs = self.deaths.record(lives)
         records, receiving = self.assistance.household(lives)
         self.pensions.household(lives)
         self.certificates.household(lives)
@@ -82,5 +82,5 @@ class Departments:
             if person.boundary is not None:
                 self.boundary[person.boundary] = person.gmsfhm
             if (person.status == ACTIVE and person.gmsfhm in clean and person.gmsfhm not in receiving
-                    and age_on(person.birth, self.as_of) >= 80):
+                    and person.gmsfhm not in dead_to_civil_affairs and age_on(person.birth, self.as_of) >= 80):
                 self.elderly_review += 1

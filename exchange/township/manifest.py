@@ -90,8 +90,9 @@ class TownshipManifest(BaseModel):
     anomalies per source and kind; ``expected_rejects`` is how many rows of each source a correct adapter
     dead-letters (the tolerated kinds, duplicates and late older records, are not rejects), and
     ``expected_reasons`` the same per reject reason. ``expected_elderly_review`` counts active residents
-    aged 80+ on ``as_of`` whose household-register row is clean and who have no receiving 高龄津贴 record
-    once the newest 更新时间 per record number wins and rejected rows are ignored.
+    aged 80+ on ``as_of`` whose household-register row is clean, whose death no valid funeral row records,
+    and who have no receiving 高龄津贴 record once the newest 更新时间 per record number wins and rejected
+    rows are ignored.
     """
 
     model_config = ConfigDict(frozen=True)

@@ -1,42 +1,70 @@
-"""The FastAPI application: ``/api/forms``, ``/api/push``, ``/metrics``, ``/healthz``, ``/readyz``."""
+"""The FastAPI application: ``/api/forms`` and form actions, ``/api/push``, ``/metrics``, ``/healthz``, ``/readyz``."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 
 from exchange import __version__
 from exchange.bus import transport_for
 from exchange.errors import RegistryError
+from exchange.feedback import FeedbackRelay
 from exchange.registry.sql_store import sql_registry
 from exchange.settings import Settings
 from exchange.state import StateStore
 from exchange.state.forms import STATUSES, get_form, list_forms
 from exchange.web.collectors import BusCollector, StateCollector
+from exchange.web.forms_api import forms_router
 from exchange.web.index import index_page
 from exchange.web.push_api import PushBus, push_router
 from exchange.web.registry_api import registry_error, registry_router
 
+log = logging.getLogger(__name__)
+FEEDBACK_RELAY_SECONDS = 30.0  # how often queued feedback (after a bus failure or a crash) is retried
 
-def create_app(settings: Settings, store: StateStore | None = None) -> FastAPI:
+
+async def _relay_feedback(relay: FeedbackRelay, every: float) -> None:
+    """Publish the feedback outbox now and every ``every`` seconds (what a crash or a bus outage left)."""
+    while True:
+        try:
+            await asyncio.to_thread(relay.relay)
+        except Exception as exc:  # the bus may be down; the outbox keeps the records until it is back
+            log.warning("feedback relay failed: %s: %s", type(exc).__name__, exc)
+        await asyncio.sleep(every)
+
+
+def create_app(settings: Settings, store: StateStore | None = None, *,
+               feedback_every: float = FEEDBACK_RELAY_SECONDS) -> FastAPI:
     """The HTTP application over the state store (and bus, for readiness) named by ``settings``."""
     store = store or StateStore(settings.state_url)
     store.create_schema()
     registry = sql_registry(store)
     push_bus = PushBus(settings, registry)
+    relay = FeedbackRelay(settings, store, registry)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        relaying = asyncio.create_task(_relay_feedback(relay, feedback_every))
         yield
+        relaying.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await relaying
         push_bus.close()  # opened by the first push, if any
+        relay.close()
 
     app = FastAPI(title="Grassroots data exchange", version=__version__, lifespan=lifespan)
     app.include_router(push_router(store, push_bus), prefix="/api")
+    app.include_router(forms_router(store, relay), prefix="/api")
     app.include_router(registry_router(registry), prefix="/registry")
     app.add_exception_handler(RegistryError, lambda _request, exc: registry_error(exc))  # type: ignore[arg-type]
     # State metrics live in a registry of this app's own, so several apps in one process never clash.
@@ -52,6 +80,18 @@ def create_app(settings: Settings, store: StateStore | None = None) -> FastAPI:
             status_code=exc.status_code,
             media_type="application/problem+json",
         )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        if not request.url.path.startswith("/api/"):
+            return await request_validation_exception_handler(request, exc)
+        errors = [{"field": ".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]), "in": str(e["loc"][0]),
+                   "message": e["msg"]} for e in exc.errors()]
+        return JSONResponse(
+            {"type": "urn:exchange:problem:invalid-request", "title": "Unprocessable Content", "status": 422,
+             "detail": "; ".join(f"{e['field']}: {e['message']}" for e in errors), "instance": request.url.path,
+             "errors": errors},
+            status_code=422, media_type="application/problem+json")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index() -> str:

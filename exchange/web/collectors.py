@@ -11,12 +11,13 @@ from exchange.bus import transport_for
 from exchange.mediator import GROUP
 from exchange.settings import Settings
 from exchange.state import StateStore
-from exchange.state.forms import form_counts
+from exchange.state.feedback import outbox_counts
+from exchange.state.forms import STATUSES, form_counts
 from exchange.topics import load_topics
 
 
 class StateCollector(Collector):
-    """Forms by process and status, and the fields they pre-fill versus leave to staff."""
+    """Forms by process and status, the fields they pre-fill versus leave to staff, and queued feedback."""
 
     def __init__(self, store: StateStore) -> None:
         self.store = store
@@ -27,20 +28,33 @@ class StateCollector(Collector):
             "exchange_form_fields_current", "Fields on current forms, by who fills them.",
             labels=["process", "filled_by"],
         )
+        feedback = GaugeMetricFamily(
+            "exchange_feedback_queued", "Staff corrections not yet acknowledged by the bus, by source department.",
+            labels=["department"],
+        )
         try:
             with self.store.engine.connect() as conn:
                 counts = form_counts(conn)
+                outbox = outbox_counts(conn)
         except Exception:  # an unreachable store must not break the whole scrape; /readyz reports it
             return
         filled: dict[tuple[str, str], int] = {}
+        by_status: dict[tuple[str, str], int] = {}
         for process, status, count, prefilled, manual in counts:
-            forms.add_metric([process, status], count)
+            by_status[(process, status)] = count
             filled[(process, "department")] = filled.get((process, "department"), 0) + prefilled
             filled[(process, "staff")] = filled.get((process, "staff"), 0) + manual
+        for process in sorted({p for p, _ in by_status}):  # every status of a process, 0 included
+            for status in STATUSES:
+                forms.add_metric([process, status], by_status.get((process, status), 0))
         for (process, who), value in sorted(filled.items()):
             fields.add_metric([process, who], value)
+        for department, sent, count in sorted(outbox):
+            if not sent:
+                feedback.add_metric([department], count)
         yield forms
         yield fields
+        yield feedback
 
 
 class BusCollector(Collector):

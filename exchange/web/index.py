@@ -15,10 +15,16 @@ def _field(form: dict[str, Any], name: str) -> str:
     return ""
 
 
+def _entity(form: dict[str, Any]) -> str:
+    """A resident's masked ID number; a household's number as it is (it names no person)."""
+    entity = form["entity"]
+    return mask_resident_id(entity["key"]) if entity["type"] == "resident" else str(entity["key"])
+
+
 def index_page(total: int, forms: list[dict[str, Any]]) -> str:
     rows = "\n".join(
         f"<tr><td><a href='/api/forms/{escape(f['id'])}'>{escape(_field(f, 'name'))}</a></td>"
-        f"<td>{escape(mask_resident_id(f['entity']['key']))}</td><td>{escape(_field(f, 'age'))}</td>"
+        f"<td>{escape(_entity(f))}</td><td>{escape(_field(f, 'age'))}</td>"
         f"<td>{escape(f['grid_code'] or '')}</td><td>{escape(f['title'])}</td>"
         f"<td>{f['prefilled_count']} / {f['manual_count']}</td></tr>"
         for f in forms

@@ -125,6 +125,8 @@ def _authorised_topic(store: StateStore, secret: str | None, department: str, re
         raise PushRejected(404, f"no topic for {symbol} {record_type!r} records") from None
     if spec.name == DEAD_LETTER_TOPIC:
         raise PushRejected(404, "dead letters cannot be pushed")
+    if spec.entity is None and spec.record_type == "feedback":  # staff corrections come from the exchange only
+        raise PushRejected(404, "feedback is read by departments, not pushed")
     return key, spec
 
 

@@ -252,3 +252,17 @@ def test_waiting_entities_survive_a_crash_before_evaluation(bus: Bus, store: Sta
     assert all_forms(store) == []
     mediator(bus, store).run(until_caught_up=True)
     assert len(all_forms(store)) == 1
+
+
+def test_a_death_supersedes_the_open_review_and_opens_the_death_notice(bus: Bus, store: StateStore) -> None:
+    """A registered death makes the elderly trigger false: the pending review is superseded, the notice opens."""
+    from township_pipeline import death
+
+    person = resident(date(1940, 5, 5))
+    publish(bus, RESIDENTS, person)
+    mediator(bus, store).run(until_caught_up=True)
+    publish(bus, "public-security.deaths", death(person["resident_id"], date(2026, 6, 1)))
+    stats = mediator(bus, store).run(until_caught_up=True)
+    assert stats.forms == {"superseded": 1, "created": 1}
+    by_process = {f["process"]: f["status"] for f in all_forms(store)}
+    assert by_process == {"elderly-allowance-review": "superseded", "death-notice": "pending_review"}
