@@ -52,6 +52,9 @@ def test_demo_publishes_everything_and_opens_the_expected_forms(demo_runs: Any) 
     assert set(forms) <= {f"{process}/pending_review" for process in (
         "elderly-allowance-review", "subsistence-allowance-review", "poverty-return-visit", "death-notice")}
     assert first["total"]["fields_prefilled"] > first["total"]["fields_left_to_staff"] > 0
+    # Each death tells civil affairs and human resources once, without a report from the village.
+    deaths = forms.get("death-notice/pending_review", 0)
+    assert first["this_run"]["notices_sent"] == first["total"]["notices_sent"] == 2 * deaths
 
 
 @pytest.mark.slow
@@ -61,6 +64,7 @@ def test_second_demo_run_on_the_same_folder_duplicates_nothing(demo_runs: Any) -
     assert sum(second["this_run"]["published"].values()) == 0
     assert sum(second["this_run"]["rejected"].values()) == 0
     assert second["this_run"]["forms"].get("created", 0) == 0
+    assert second["this_run"]["notices_sent"] == 0
     assert second["total"] == first["total"]
 
 

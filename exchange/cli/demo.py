@@ -20,6 +20,7 @@ from exchange.errors import ConfigError
 from exchange.settings import DEFAULT_DATA_DIR, Settings
 from exchange.state import StateStore
 from exchange.state.forms import form_counts
+from exchange.state.notices import notice_counts
 from exchange.topics import DEAD_LETTER_TOPIC
 from exchange.township import generate_township
 from exchange.township.manifest import MANIFEST_FILE
@@ -67,6 +68,7 @@ def summarise(run: PipelineRun, settings: Settings) -> dict[str, Any]:
     store = StateStore(settings.state_url)
     with store.engine.connect() as conn:
         counts = form_counts(conn)
+        notices = notice_counts(conn)
     store.close()
     with transport_for(settings) as transport:
         dead_letters = sum(transport.end_offsets(DEAD_LETTER_TOPIC).values())
@@ -77,12 +79,15 @@ def summarise(run: PipelineRun, settings: Settings) -> dict[str, Any]:
             "reject_reasons": {a.adapter: dict(a.reasons) for a in run.adapters},
             "records_applied": run.mediator.consumed,
             "forms": dict(run.mediator.forms),
+            "notices_sent": run.mediator.notices_sent,
         },
         "total": {
             "dead_letters": dead_letters,
             "forms": {f"{process}/{status}": n for process, status, n, _, _ in counts},
             "fields_prefilled": sum(c[3] for c in counts),
             "fields_left_to_staff": sum(c[4] for c in counts),
+            "notices": {f"{process}/{department}": n for (process, department), (n, _) in sorted(notices.items())},
+            "notices_sent": sum(sent for _, sent in notices.values()),
         },
     }
 
@@ -95,6 +100,7 @@ def summary_line(summary: dict[str, Any]) -> str:
         f"published {sum(run['published'].values()):,} records ({published}), "
         f"rejected {sum(run['rejected'].values()):,} to dead letters, "
         f"{run['forms'].get('created', 0):,} forms created ({forms_total:,} in total), "
+        f"{run['notices_sent']:,} notices sent to departments, "
         f"{total['fields_prefilled']:,} fields pre-filled vs {total['fields_left_to_staff']:,} left to staff"
     )
 
