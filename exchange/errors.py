@@ -19,7 +19,8 @@
     │   ├── TopicNotFound (LookupError)
     │   └── DeliveryError                   a produce was not acknowledged
     ├── SourceError (OSError)               a department source could not be read
-    └── ProcessDefinitionError (ValueError) a collaborative-process YAML is invalid
+    ├── ProcessDefinitionError (ValueError) a collaborative-process YAML is invalid
+    └── AccountError (ValueError)           a staff account cannot be created or changed as asked
 
 Each also derives from the closest builtin, so callers catching the builtin still catch it.
 """
@@ -128,3 +129,7 @@ class SourceError(ExchangeError, OSError):
 
 class ProcessDefinitionError(ExchangeError, ValueError):
     """A collaborative-process definition is invalid."""
+
+
+class AccountError(ExchangeError, ValueError):
+    """A staff account cannot be created, found or changed as asked (duplicate name, unknown role...)."""

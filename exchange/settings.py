@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     mediator_max_delay: float = Field(
         30.0, gt=0, description="Seconds a changed entity may wait for evaluation while the mediator catches up.")
     topic_replication_factor: int | None = Field(None, ge=1, description="Overrides every topic's replication.")
+    secret_key: SecretStr | None = Field(
+        None, description="Signs the web app's session cookies; when unset, generated once into data_dir/secret_key.")
 
     # Kafka client settings, passed to the transport (names follow connectors.kafka.KafkaOptions).
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"

@@ -17,7 +17,7 @@ from adapters import ADAPTERS, get_adapter
 from exchange.bus import Bus, transport_for
 from exchange.cli.main import cli, emit_json, settings_from
 from exchange.cli.pipeline import open_state_and_bus
-from exchange.dead_letters import DeadLetter
+from exchange.dead_letter_reader import dead_letters_on, matching
 from exchange.entities import iso_ms
 from exchange.errors import SourceError, TransportError
 from exchange.mediator import GROUP, Mediator
@@ -25,7 +25,7 @@ from exchange.processes import load_processes
 from exchange.processes.definition import load_process
 from exchange.settings import Settings
 from exchange.state import StateStore
-from exchange.topics import DEAD_LETTER_TOPIC, load_topics, topic_for
+from exchange.topics import load_topics, topic_for
 from schemas import PROCESSES_DIR
 
 data_dir_option = click.option("--data-dir", type=click.Path(path_type=Path), help="Data folder (EXCHANGE_DATA_DIR).")
@@ -279,29 +279,6 @@ def dlq() -> None:
     """Dead letters: records the bus rejected, with reasons."""
 
 
-def _dead_letters(settings: Settings) -> list[tuple[int, int, DeadLetter]]:
-    bus = Bus.open(settings)
-    letters = []
-    try:
-        if DEAD_LETTER_TOPIC not in bus.transport.topics():
-            return []
-        consumer = bus.consumer("exchange-dlq-cli", [DEAD_LETTER_TOPIC])  # never commits: reads from 0
-        with consumer:
-            ends = bus.transport.end_offsets(DEAD_LETTER_TOPIC)
-            remaining = sum(ends.values())
-            while remaining > 0:
-                batch = consumer.poll(max_records=1000, timeout=1.0)
-                if not batch:
-                    break
-                for message in batch:
-                    letters.append((message.partition, message.offset,
-                                    DeadLetter.from_record(bus.decode(message).value)))
-                remaining -= len(batch)
-    finally:
-        bus.close()
-    return letters
-
-
 @dlq.command("list")
 @click.option("--department", help="Only this department (e.g. PUBLIC_SECURITY).")
 @click.option("--reason", help="Only this reason (e.g. invalid_resident_id).")
@@ -312,8 +289,7 @@ def dlq_list(department: str | None, reason: str | None, data_dir: Path | None, 
     rows: list[dict[str, Any]] = [
         {"partition": p, "offset": o, "id": d.id, "department": d.department, "reason": d.reason,
          "detail": d.detail, "origin": d.origin, "failed_at": d.failed_at.isoformat()}
-        for p, o, d in _dead_letters(settings_from(data_dir))
-        if (department is None or d.department == department) and (reason is None or d.reason == reason)
+        for p, o, d in matching(dead_letters_on(settings_from(data_dir)), department, reason)
     ]
     if as_json:
         emit_json(rows)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, false, func, or_, select
 
 from exchange.entities import iso_ms
 from exchange.state.bulk import chunks
@@ -198,10 +198,15 @@ def list_forms(
     process: str | None = None,
     status: str | None = None,
     grids: Iterable[str] | None = None,
+    grid_prefixes: Iterable[str] | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> tuple[int, list[dict[str, Any]]]:
-    """Total matching forms and one page of them, oldest first."""
+    """Total matching forms and one page of them, oldest first.
+
+    ``grids`` keeps forms of exactly those grid codes; ``grid_prefixes`` (a staff account's scope) those
+    whose grid code starts with one of the codes (none when empty).
+    """
     query = select(forms)
     if process:
         query = query.where(forms.c.process_id == process)
@@ -209,6 +214,9 @@ def list_forms(
         query = query.where(forms.c.status == status)
     if grids is not None:
         query = query.where(forms.c.grid_code.in_(list(grids)))
+    if grid_prefixes is not None:
+        query = query.where(or_(false(), *(forms.c.grid_code.startswith(p, autoescape=True)
+                                           for p in grid_prefixes)))
     total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = conn.execute(query.order_by(forms.c.created_at, forms.c.id).limit(limit).offset(offset))
     return total, [form_to_dict(r) for r in rows]

@@ -13,7 +13,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from exchange.clock import now_ms
 from exchange.errors import ConfigError, TransportError
-from exchange.state import memberships, notices  # noqa: F401  (their tables join the metadata)
+from exchange.state import memberships, notices, users  # noqa: F401  (their tables join the metadata)
 from exchange.state.bulk import bulk_upsert
 from exchange.state.tables import checkpoints, consumer_offsets, metadata, processed_files
 

@@ -14,6 +14,7 @@ from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from starlette.middleware.sessions import SessionMiddleware
 
 from exchange import __version__
 from exchange.bus import transport_for
@@ -26,8 +27,11 @@ from exchange.state.forms import STATUSES, get_form, list_forms
 from exchange.web.collectors import BusCollector, StateCollector
 from exchange.web.forms_api import forms_router
 from exchange.web.index import index_page
+from exchange.web.operator_api import operator_router
 from exchange.web.push_api import PushBus, push_router
 from exchange.web.registry_api import registry_error, registry_router
+from exchange.web.sessions import SESSION_COOKIE, SESSION_MAX_AGE, SessionActor, secret_key, signed_in
+from exchange.web.signin import signin_router
 
 log = logging.getLogger(__name__)
 FEEDBACK_RELAY_SECONDS = 30.0  # how often queued feedback (after a bus failure or a crash) is retried
@@ -64,7 +68,13 @@ def create_app(settings: Settings, store: StateStore | None = None, *,
 
     app = FastAPI(title="Grassroots data exchange", version=__version__, lifespan=lifespan)
     app.include_router(push_router(store, push_bus), prefix="/api")
-    app.include_router(forms_router(store, relay), prefix="/api")
+    app.include_router(forms_router(store, relay, actor=SessionActor(store)), prefix="/api")
+    app.include_router(signin_router(store))
+    # Signed (not encrypted) cookie: it holds only the username and the CSRF token. HttpOnly and SameSite=Lax
+    # always; add Secure behind an HTTPS proxy (issue 7 deployment notes).
+    app.add_middleware(SessionMiddleware, secret_key=secret_key(settings), session_cookie=SESSION_COOKIE,
+                       max_age=SESSION_MAX_AGE, same_site="lax")
+    app.include_router(operator_router(store, settings), prefix="/api")
     app.include_router(registry_router(registry), prefix="/registry")
     app.add_exception_handler(RegistryError, lambda _request, exc: registry_error(exc))  # type: ignore[arg-type]
     # State metrics live in a registry of this app's own, so several apps in one process never clash.
@@ -101,17 +111,22 @@ def create_app(settings: Settings, store: StateStore | None = None, *,
 
     @app.get("/api/forms")
     def forms(
+        request: Request,
         process: str | None = None,
         status: Annotated[str | None, Query(description=f"one of {', '.join(STATUSES)}")] = None,
         grid: Annotated[list[str] | None, Query(description="grid codes")] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> dict[str, Any]:
-        """Forms, oldest first, with their pre-filled values and provenance."""
+        """Forms, oldest first, with their pre-filled values and provenance (a signed-in grid worker or village
+        reviewer: only the forms of their grids)."""
         if status is not None and status not in STATUSES:
             raise HTTPException(422, f"unknown status {status!r}")
+        user = signed_in(request, store)
+        scope = user.grid_scope() if user is not None else None
         with store.engine.connect() as conn:
-            total, items = list_forms(conn, process=process, status=status, grids=grid, limit=limit, offset=offset)
+            total, items = list_forms(conn, process=process, status=status, grids=grid, grid_prefixes=scope,
+                                      limit=limit, offset=offset)
         return {"total": total, "limit": limit, "offset": offset, "items": items}
 
     @app.get("/api/forms/{form_id}")

@@ -4,9 +4,10 @@ Every action names the form revision it was made on; errors are RFC 9457 problem
 (``application/problem+json``): 404 no such form, 409 stale revision or form not pending (with the
 current ``revision`` and ``status``), 422 field errors (``errors``: ``[{field, in, message}]``).
 
-Who acts: until staff sign in (issue 7) the body's ``actor`` names them. ``forms_router`` takes an
-``actor`` resolver, the one seam sign-in replaces: it gets the request and the claimed actor and returns
-the account to record (or raises ``PermissionError`` → 403).
+Who acts: ``forms_router`` takes an ``actor`` resolver that gets the request and the body's ``actor`` (or
+None) and returns the account to record; it raises ``PermissionError`` (→ 403) or ``ValueError`` (→ 422
+naming ``actor``). The app passes ``exchange.web.sessions.SessionActor``: the signed-in account when
+there is a session, else the body's ``actor`` (API clients); ``body_actor`` trusts the body alone.
 """
 
 from __future__ import annotations
@@ -43,10 +44,12 @@ STALE_REVISION = "urn:exchange:problem:stale-revision"
 NOT_PENDING = "urn:exchange:problem:form-not-pending"
 INVALID_REVIEW = "urn:exchange:problem:invalid-form-input"
 
-ActorResolver = Callable[[Request, str], str]
+ActorResolver = Callable[[Request, str | None], str]
 
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
-Actor = Annotated[str, Field(min_length=1, max_length=128, description="Staff account acting (until sign-in).")]
+Actor = Annotated[str | None, Field(min_length=1, max_length=128,
+                                    description="Staff account acting; required without a signed-in session, "
+                                                "ignored with one (the session's account acts).")]
 Revision = Annotated[int, Field(ge=1, description="The form revision the action was made on.")]
 Manual = Annotated[dict[str, Any], Field(default_factory=dict, description="Manual field values by name.")]
 
@@ -59,7 +62,7 @@ class ConfirmBody(_Body):
     """Confirm the pre-filled values as they are and fill in the manual fields."""
 
     revision: Revision
-    actor: Actor
+    actor: Actor = None
     manual: Manual
 
 
@@ -73,7 +76,7 @@ class CorrectBody(_Body):
     """Confirm with corrections of pre-filled values (each sent back to its source department)."""
 
     revision: Revision
-    actor: Actor
+    actor: Actor = None
     manual: Manual
     corrections: list[CorrectionBody] = Field(min_length=1)
 
@@ -82,12 +85,14 @@ class RejectBody(_Body):
     """The form should not exist (e.g. the resident moved away); the reason is required."""
 
     revision: Revision
-    actor: Actor
+    actor: Actor = None
     reason: Text
 
 
-def body_actor(_request: Request, claimed: str) -> str:
-    """The actor named in the body: the seam sign-in (issue 7) replaces with the session's account."""
+def body_actor(_request: Request, claimed: str | None) -> str:
+    """The actor named in the body (for clients without sessions); ValueError when the body names none."""
+    if claimed is None:
+        raise ValueError("actor: name the acting staff account")
     return claimed
 
 
@@ -95,12 +100,14 @@ def forms_router(store: StateStore, relay: FeedbackRelay | None, actor: ActorRes
     """The action and history routes over ``store``; corrections' feedback is published through ``relay``."""
     router = APIRouter(tags=["forms"])
 
-    def act(request: Request, form_id: str, review: Review) -> JSONResponse:
+    def act(request: Request, form_id: str, claimed: str | None, review_by: Callable[[str], Review]) -> JSONResponse:
         try:
-            review = Review(review.action, review.revision, actor(request, review.actor), review.manual,
-                            review.corrections, review.reason)
+            review = review_by(actor(request, claimed))
         except PermissionError as exc:
             return problem(request, 403, str(exc))
+        except ValueError as exc:
+            return problem(request, 422, str(exc), type=INVALID_REVIEW,
+                           errors=[{"field": "actor", "in": "body", "message": str(exc)}])
         try:
             with store.transaction() as conn:
                 outcome = review_form(conn, form_id, review, now_ms())
@@ -119,21 +126,21 @@ def forms_router(store: StateStore, relay: FeedbackRelay | None, actor: ActorRes
     @router.post("/forms/{form_id}/confirm")
     async def confirm(form_id: str, body: ConfirmBody, request: Request) -> JSONResponse:
         """Confirm a pending form: the pre-filled values stand; required manual fields must be filled."""
-        review = Review("confirm", body.revision, body.actor, body.manual)
-        return await run_in_threadpool(act, request, form_id, review)
+        return await run_in_threadpool(act, request, form_id, body.actor,
+                                       lambda who: Review("confirm", body.revision, who, body.manual))
 
     @router.post("/forms/{form_id}/correct")
     async def correct(form_id: str, body: CorrectBody, request: Request) -> JSONResponse:
         """Confirm a pending form with corrected values; each correction is fed back to its source."""
         corrections = tuple(Correction(c.field, c.value, c.reason) for c in body.corrections)
-        review = Review("correct", body.revision, body.actor, body.manual, corrections)
-        return await run_in_threadpool(act, request, form_id, review)
+        return await run_in_threadpool(act, request, form_id, body.actor,
+                                       lambda who: Review("correct", body.revision, who, body.manual, corrections))
 
     @router.post("/forms/{form_id}/reject")
     async def reject(form_id: str, body: RejectBody, request: Request) -> JSONResponse:
         """Reject a pending form, with the reason."""
-        review = Review("reject", body.revision, body.actor, reason=body.reason)
-        return await run_in_threadpool(act, request, form_id, review)
+        return await run_in_threadpool(act, request, form_id, body.actor,
+                                       lambda who: Review("reject", body.revision, who, reason=body.reason))
 
     @router.get("/forms/{form_id}/history")
     def history(form_id: str, request: Request) -> JSONResponse:
