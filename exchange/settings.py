@@ -7,12 +7,14 @@ Precedence, highest first: explicit arguments, environment, the TOML file named 
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
+from exchange.clock import today_local
 from exchange.errors import ConfigError
 
 DEFAULT_DATA_DIR = Path("demo-data")
@@ -37,6 +39,8 @@ class Settings(BaseSettings):
     kafka_client: Literal["kafka-python", "confluent"] = "kafka-python"
     processes_enabled: list[str] | None = Field(None, description="Process ids to run; all when unset.")
     processes_dir: Path | None = Field(None, description="County folder of process YAMLs over schemas/processes.")
+    evaluation_date: date | None = Field(
+        None, description="Evaluate processes as of this date instead of today's China date (reproducible runs).")
     mediator_max_delay: float = Field(
         30.0, gt=0, description="Seconds a changed entity may wait for evaluation while the mediator catches up.")
     topic_replication_factor: int | None = Field(None, ge=1, description="Overrides every topic's replication.")
@@ -88,6 +92,10 @@ class Settings(BaseSettings):
         if not self.state_url:
             self.state_url = f"sqlite:///{self.data_dir / 'state.db'}"
 
+
+    def today(self) -> date:
+        """The date processes are evaluated as of: ``evaluation_date`` when set, else today in China."""
+        return self.evaluation_date or today_local()
 
     def kafka_options(self) -> dict[str, Any]:
         """The Kafka settings that were given, as keyword arguments for the transport's options."""

@@ -68,7 +68,7 @@ def run_mediator(data_dir: Path | None) -> None:
     settings = settings_from(data_dir)
     store, bus = open_state_and_bus(settings)
     mediator = Mediator(bus, store, load_processes(enabled=settings.processes_enabled),
-                        max_delay=settings.mediator_max_delay)
+                        max_delay=settings.mediator_max_delay, today=settings.today)
     stats = mediator.run(stop=_stop_on_signals())
     click.echo(f"mediator stopped after applying {stats.consumed:,} records")
 

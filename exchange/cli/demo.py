@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ class RichPipelineProgress(Progress):
         self.progress.advance(self._task("mediator"), records)
 
 
-def ensure_township(data_dir: Path, residents: int, seed: int) -> dict[str, Any]:
+def ensure_township(data_dir: Path, residents: int, seed: int, as_of: date) -> dict[str, Any]:
     """The township in ``data_dir``: generated once, then reused, so a second demo run adds nothing."""
     manifest_path = data_dir / MANIFEST_FILE
     if manifest_path.exists():
@@ -59,7 +60,7 @@ def ensure_township(data_dir: Path, residents: int, seed: int) -> dict[str, Any]
                 f"use another --data-dir for {residents} residents with seed {seed}"
             )
         return manifest
-    generate_township(data_dir, residents=residents, seed=seed, as_of=today_local())
+    generate_township(data_dir, residents=residents, seed=seed, as_of=as_of)
     return json.loads(manifest_path.read_text(encoding="utf-8"))
 
 
@@ -137,7 +138,7 @@ def demo(residents: int, seed: int, data_dir: Path, bus_url: str | None, port: i
     settings = settings_from(data_dir, bus_url)
     console = Console(stderr=as_json)
     with console.status(f"generating a township of {residents:,} residents in {data_dir}"):
-        ensure_township(data_dir, residents, seed)
+        ensure_township(data_dir, residents, seed, settings.today())
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
     with RichProgress(*columns, console=console, transient=not console.is_terminal) as bars:

@@ -36,6 +36,7 @@ def rebuild(data_dir: Path | None, discard_staff_work: bool, as_json: bool) -> N
             result = rebuild_state(
                 bus, store, load_processes(enabled=settings.processes_enabled),
                 discard_staff_work=discard_staff_work,
+                today=settings.today,
                 on_total=lambda n: bars.update(task, total=n),
                 on_batch=lambda n: bars.advance(task, n),
             )

@@ -65,7 +65,7 @@ def run_adapters(bus: Bus, store: StateStore, data_dir: Path, progress: Progress
 
 def run_mediator(bus: Bus, store: StateStore, settings: Settings, progress: Progress) -> MediatorStats:
     mediator = Mediator(bus, store, load_processes(enabled=settings.processes_enabled),
-                        max_delay=settings.mediator_max_delay)
+                        max_delay=settings.mediator_max_delay, today=settings.today)
     backlog = 0
     for topic in mediator.topics:
         committed = bus.transport.committed_offsets(mediator.group, topic)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from exchange.cli import cli
+from exchange.clock import today_local
+from exchange.settings import load_settings
 
 
 @pytest.fixture(scope="module")
@@ -148,3 +151,12 @@ def test_run_adapter_once_reports_rows_reasons_and_files(tmp_path: Path) -> None
     assert "save as .xlsx or .csv" in (folder / "failed" / "old.xls.error.txt").read_text(encoding="utf-8")
     again = invoke("run", "adapter", "civil_affairs", "--source", str(folder), "--data-dir", str(tmp_path / "bus"))
     assert "read 0, published 0, rejected 0" in again.output
+
+
+def test_evaluation_date_pins_the_day_processes_are_evaluated_on(tmp_path: Path) -> None:
+    """EXCHANGE_EVALUATION_DATE makes a run reproducible; unset, it is today's China date."""
+    assert load_settings(data_dir=tmp_path).today() == today_local()
+    pinned = load_settings(data_dir=tmp_path, evaluation_date="2027-01-01")
+    assert pinned.today() == date(2027, 1, 1)
+    shown = invoke("config", "show", "--data-dir", str(tmp_path), env={"EXCHANGE_EVALUATION_DATE": "2027-01-01"})
+    assert "2027-01-01" in shown.output

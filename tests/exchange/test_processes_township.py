@@ -206,8 +206,8 @@ def test_monitoring_visit_opens_for_a_working_age_death_only(town: Town) -> None
                 young = (household, member, visited)
             elif old is None and age >= 70 and (young is None or household != young[0]):
                 old = (household, member, visited)
-    if young is None or old is None:
-        pytest.skip("the township has no monitored household with both kinds of member")
+    assert young is not None, "the township (fixed seed and date) has a working-age monitored member"
+    assert old is not None, "the township (fixed seed and date) has an old monitored member"
     town.publish("public-security.deaths", death(young[1], young[2] + timedelta(days=1)),
                  death(old[1], old[2] + timedelta(days=1)))
     town.mediator().run(until_caught_up=True)
