@@ -49,3 +49,22 @@ def running(args: list[str], cwd: Path, port: int, env: dict[str, str] | None = 
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def demo_township(folder: Path, residents: int, seed: int) -> Path:
+    """Run `exchange demo --no-serve` into ``folder/town`` and return that data folder."""
+    town = folder / "town"
+    demo = subprocess.run([*EXCHANGE, "demo", "--residents", str(residents), "--seed", str(seed), "--data-dir",
+                           str(town), "--no-serve"], cwd=folder, env=clean_env(), capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert demo.returncode == 0, demo.stderr
+    return town
+
+
+@contextmanager
+def served_demo(folder: Path, residents: int, seed: int) -> Iterator[tuple[str, Path]]:
+    """A demo township's state served by `exchange serve`: its base URL and the data folder."""
+    town = demo_township(folder, residents, seed)
+    port = free_port()
+    with running(["serve", "--port", str(port), "--data-dir", str(town)], folder, port) as base:
+        yield base, town

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from servers import EXCHANGE, clean_env, free_port, running
+from servers import served_demo
 
 from adapters.feedback import read_feedback
 from connectors.embedded import EmbeddedTransport
@@ -26,15 +25,8 @@ MANUAL = {"living_arrangement": "与子女同住", "verified_in_person": True, "
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """A demo township's state served by `exchange serve` (its base URL, and the data folder)."""
-    tmp_path = tmp_path_factory.mktemp("forms-api")
-    town = tmp_path / "town"
-    demo = subprocess.run([*EXCHANGE, "demo", "--residents", "2000", "--seed", "11", "--data-dir", str(town),
-                           "--no-serve"], cwd=tmp_path, env=clean_env(), capture_output=True, text=True,
-                          timeout=300, check=False)
-    assert demo.returncode == 0, demo.stderr
-    port = free_port()
-    with running(["serve", "--port", str(port), "--data-dir", str(town)], tmp_path, port) as base:
-        yield base, town
+    with served_demo(tmp_path_factory.mktemp("forms-api"), 2000, 11) as served_town:
+        yield served_town
 
 
 def pending(base: str, count: int) -> list[dict[str, Any]]:

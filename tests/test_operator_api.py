@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from servers import EXCHANGE, clean_env, free_port, running
+from servers import EXCHANGE, clean_env, served_demo
 
 from exchange.state.forms import STATUSES
 
@@ -26,15 +26,8 @@ MANUAL = {"living_arrangement": "与子女同住", "verified_in_person": True, "
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """A demo township's state served by `exchange serve` (its base URL, and the data folder)."""
-    tmp_path = tmp_path_factory.mktemp("operator-api")
-    town = tmp_path / "town"
-    demo = subprocess.run([*EXCHANGE, "demo", "--residents", "1500", "--seed", "5", "--data-dir", str(town),
-                           "--no-serve"], cwd=tmp_path, env=clean_env(), capture_output=True, text=True,
-                          timeout=300, check=False)
-    assert demo.returncode == 0, demo.stderr
-    port = free_port()
-    with running(["serve", "--port", str(port), "--data-dir", str(town)], tmp_path, port) as base:
-        yield base, town
+    with served_demo(tmp_path_factory.mktemp("operator-api"), 1500, 5) as served_town:
+        yield served_town
 
 
 def cli_json(*args: str) -> Any:
